@@ -1,0 +1,41 @@
+# Single entry point. Every target creates .venv and installs on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-python lint dbt-build docs bench clean lock
+
+$(STAMP): requirements.lock pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	test -f profiles.yml || cp profiles.example.yml profiles.yml
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Stream generated orders into the embedded DuckDB warehouse until Ctrl-C.
+demo: install
+	$(BIN)/python scripts/simulate.py
+
+## The whole suite: Python unit + integration tests (DuckDB and fakesnow), dbt, lint.
+test: install
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory lint
+
+lint: install
+	$(BIN)/ruff check snowcart scripts tests benchmarks
+	$(BIN)/ruff format --check snowcart scripts tests benchmarks
+	$(BIN)/sqlfluff lint models tests/dbt macros/generic_tests
+
+docs: install
+	$(BIN)/dbt docs generate
+
+clean:
+	rm -rf target logs .snowcart .pytest_cache
+
+lock:
+	$(BIN)/pip freeze --exclude-editable | sed '1i # Exact versions for a reproducible install (make install). Regenerate with: make lock' > requirements.lock

@@ -1,0 +1,50 @@
+{#- Engine differences for semi-structured data. Models call these and never
+    write engine-specific JSON syntax themselves. -#}
+
+{#- A typed field of a JSON document; NULL when missing or not castable, so
+    staging can route the row to quarantine instead of failing the build. -#}
+{% macro json_field(json_expr, key, data_type) -%}
+    {{ return(adapter.dispatch('json_field', 'snowcart')(json_expr, key, data_type)) }}
+{%- endmacro %}
+
+{% macro default__json_field(json_expr, key, data_type) -%}
+    try_cast({{ json_expr }}:{{ key }}::varchar as {{ snowcart.sql_type(data_type) }})
+{%- endmacro %}
+
+{% macro duckdb__json_field(json_expr, key, data_type) -%}
+    try_cast(({{ json_expr }} ->> '{{ key }}') as {{ snowcart.sql_type(data_type) }})
+{%- endmacro %}
+
+{#- A join clause producing one row per element of a JSON array, each element
+    exposed as <alias>.value. -#}
+{% macro join_json_array(json_expr, key, alias) -%}
+    {{ return(adapter.dispatch('join_json_array', 'snowcart')(json_expr, key, alias)) }}
+{%- endmacro %}
+
+{% macro default__join_json_array(json_expr, key, alias) -%}
+    cross join lateral flatten(input => {{ json_expr }}:{{ key }}) as {{ alias }}
+{%- endmacro %}
+
+{% macro duckdb__join_json_array(json_expr, key, alias) -%}
+    cross join unnest(json_extract({{ json_expr }}, '$.{{ key }}[*]')) as {{ alias }} (value)
+{%- endmacro %}
+
+{#- Portable type names used by the models (varchar, integer, bigint, double,
+    boolean, money, timestamp, json), mapped to each engine's type. -#}
+{% macro sql_type(data_type) -%}
+    {{ return(adapter.dispatch('sql_type', 'snowcart')(data_type)) }}
+{%- endmacro %}
+
+{% macro default__sql_type(data_type) -%}
+    {%- set types = {
+        'money': 'number(18, 2)',
+        'timestamp': 'timestamp_ntz',
+        'json': 'variant',
+    } -%}
+    {{ types.get(data_type, data_type) }}
+{%- endmacro %}
+
+{% macro duckdb__sql_type(data_type) -%}
+    {%- set types = {'money': 'decimal(18, 2)'} -%}
+    {{ types.get(data_type, data_type) }}
+{%- endmacro %}

@@ -1,0 +1,20 @@
+with
+
+sales as (
+    select * from {{ ref('fct_sales') }}
+),
+
+per_minute as (
+    select
+        date_trunc('minute', ordered_at) as sales_minute,
+        count(distinct order_id) as order_count,
+        count(*) as order_line_count,
+        sum(quantity) as units_sold,
+        sum(gross_revenue) as gross_revenue,
+        sum(discount_amount) as discount_amount,
+        sum(net_revenue) as net_revenue
+    from sales
+    group by 1
+)
+
+select * from per_minute

@@ -1,0 +1,36 @@
+with
+
+source as (
+    select * from {{ source('shop', 'orders') }}
+),
+
+renamed as (
+    select
+        ---------- ids
+        {{ json_field('payload', 'event_id', 'varchar') }} as event_id,
+        {{ json_field('payload', 'order_id', 'varchar') }} as order_id,
+        {{ json_field('payload', 'customer_id', 'varchar') }} as customer_id,
+        ---------- properties
+        {{ json_field('payload', 'event_type', 'varchar') }} as event_type,
+        {{ json_field('payload', 'channel', 'varchar') }} as channel,
+        {{ json_field('payload', 'currency', 'varchar') }} as currency_code,
+        ---------- timestamps
+        {{ json_field('payload', 'ordered_at', 'timestamp') }} as ordered_at,
+        {{ json_field('payload', 'event_at', 'timestamp') }} as event_at,
+        ---------- load metadata
+        _file_name,
+        _file_row_number,
+        _loaded_at
+    from source
+),
+
+-- Delivery is at least once: keep the first copy of each event.
+deduplicated as (
+    select * from renamed
+    qualify row_number() over (
+        partition by event_id
+        order by _loaded_at, _file_name, _file_row_number
+    ) = 1
+)
+
+select * from deduplicated

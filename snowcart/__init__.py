@@ -1,0 +1,3 @@
+"""Snowcart: a real-time e-commerce sales pipeline (dbt + Python orchestration)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,57 @@
+"""One interface over the two places Snowcart runs: embedded DuckDB and Snowflake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from snowcart.settings import Settings
+
+
+@dataclass
+class LoadReport:
+    """What one pass of the pipe did."""
+
+    files: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    files_by_table: dict[str, int] = field(default_factory=dict)
+
+    def __iadd__(self, other: LoadReport) -> LoadReport:
+        self.files += other.files
+        self.rows_loaded += other.rows_loaded
+        self.rows_rejected += other.rows_rejected
+        for table, count in other.files_by_table.items():
+            self.files_by_table[table] = self.files_by_table.get(table, 0) + count
+        return self
+
+
+class Warehouse(Protocol):
+    """Where staged files are loaded and dbt builds the models."""
+
+    def setup(self) -> None:
+        """Create what the pipe needs (landing tables, load metadata). Idempotent."""
+
+    def ingest(self) -> LoadReport:
+        """Load every staged file not loaded before; each file at most once."""
+
+    def build(self) -> None:
+        """Run dbt over what was loaded; raises BuildError if any node fails."""
+
+    def pending_files(self) -> int:
+        """Staged files not yet loaded."""
+
+    def totals(self) -> dict[str, float]:
+        """Headline numbers of the marts, for the run summary."""
+
+    def close(self) -> None: ...
+
+
+def open_warehouse(settings: Settings) -> Warehouse:
+    if settings.target == "dev":
+        from snowcart.backends.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse(settings)
+    from snowcart.backends.snowflake import SnowflakeWarehouse
+
+    return SnowflakeWarehouse(settings)

@@ -1,0 +1,13 @@
+"""Errors a user can act on; scripts print them as one line and exit non-zero."""
+
+
+class SnowcartError(Exception):
+    """A problem with input or configuration, explained in the message."""
+
+
+class ConfigError(SnowcartError):
+    """Missing or invalid configuration (flags, environment, profile)."""
+
+
+class BuildError(SnowcartError):
+    """A dbt invocation failed; the message names the failing nodes."""

@@ -1,0 +1,84 @@
+"""Where things live and which warehouse to talk to, resolved once per process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from snowcart.errors import ConfigError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+TARGETS = ("dev", "snowflake", "fakesnow")
+DEFAULT_HOME = PROJECT_DIR / ".snowcart"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and target for one run. `home` holds the embedded warehouse and stage."""
+
+    target: str
+    home: Path
+    project_dir: Path = PROJECT_DIR
+
+    @classmethod
+    def resolve(cls, target: str | None = None, home: str | os.PathLike | None = None) -> Settings:
+        target = target or os.environ.get("SNOWCART_TARGET") or "dev"
+        if target not in TARGETS:
+            raise ConfigError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
+        home_path = Path(home or os.environ.get("SNOWCART_HOME") or DEFAULT_HOME)
+        settings = cls(target=target, home=home_path.expanduser().resolve())
+        settings.prepare()
+        return settings
+
+    def prepare(self) -> None:
+        """Create the home folders and a profiles.yml, and point dbt at both."""
+        try:
+            self.stage_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"cannot use {self.home} as home: {error.strerror}") from error
+        ensure_profile(self.project_dir)
+        # dbt runs in this process and reads these through env_var() in the profile.
+        os.environ["SNOWCART_HOME"] = str(self.home)
+        os.environ["SNOWCART_TARGET"] = self.target
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def stage_dir(self) -> Path:
+        return self.home / "stage"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "ledger.ndjson"
+
+    @property
+    def producer_state_path(self) -> Path:
+        return self.home / "producer.json"
+
+
+def ensure_profile(project_dir: Path = PROJECT_DIR) -> Path:
+    """Copy the documented template to the git-ignored profiles.yml if missing."""
+    profile = project_dir / "profiles.yml"
+    if not profile.exists() and not os.environ.get("DBT_PROFILES_DIR"):
+        shutil.copyfile(project_dir / "profiles.example.yml", profile)
+    return profile
+
+
+def project_vars(project_dir: Path = PROJECT_DIR) -> dict:
+    """The `vars:` block of dbt_project.yml (landing tables, schema names)."""
+    with open(project_dir / "dbt_project.yml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle).get("vars", {})
+
+
+def landing_tables(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return list(project_vars(project_dir)["landing_tables"])
+
+
+def raw_schema(project_dir: Path = PROJECT_DIR) -> str:
+    return str(project_vars(project_dir)["raw_schema"])
