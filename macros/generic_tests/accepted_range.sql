@@ -8,7 +8,11 @@
         {{ column_name }} is not null
         and not (
             true
-            {%- if min_value is not none %} and {{ column_name }} {{ low }} {{ min_value }}{% endif %}
-            {%- if max_value is not none %} and {{ column_name }} {{ high }} {{ max_value }}{% endif %}
+            {%- if min_value is not none %}
+                and {{ column_name }} {{ low }} {{ min_value }}
+            {%- endif %}
+            {%- if max_value is not none %}
+                and {{ column_name }} {{ high }} {{ max_value }}
+            {%- endif %}
         )
 {% endtest %}

@@ -10,9 +10,9 @@ per_minute as (
         count(distinct order_id) as order_count,
         count(*) as order_line_count,
         sum(quantity) as units_sold,
-        sum(gross_revenue) as gross_revenue,
-        sum(discount_amount) as discount_amount,
-        sum(net_revenue) as net_revenue
+        cast(sum(gross_revenue) as {{ sql_type('money') }}) as gross_revenue,
+        cast(sum(discount_amount) as {{ sql_type('money') }}) as discount_amount,
+        cast(sum(net_revenue) as {{ sql_type('money') }}) as net_revenue
     from sales
     group by 1
 )

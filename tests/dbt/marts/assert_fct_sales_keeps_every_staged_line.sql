@@ -10,14 +10,18 @@ sales as (
 ),
 
 missing_from_sales as (
-    select staged.order_line_id, 'missing from fct_sales' as problem
+    select
+        staged.order_line_id,
+        'missing from fct_sales' as problem
     from staged
     left join sales on staged.order_line_id = sales.order_line_id
     where sales.order_line_id is null
 ),
 
 not_in_staging as (
-    select sales.order_line_id, 'not in staging' as problem
+    select
+        sales.order_line_id,
+        'not in staging' as problem
     from sales
     left join staged on sales.order_line_id = staged.order_line_id
     where staged.order_line_id is null

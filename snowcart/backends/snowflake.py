@@ -1,0 +1,217 @@
+"""Production target: files PUT to a named internal stage and COPY'd into the
+landing tables, the same statement a Snowpipe runs. Snowflake's load metadata
+keeps each file loaded at most once, so a retried PUT or COPY is harmless."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from snowcart.backends import LoadReport
+from snowcart.errors import ConfigError
+from snowcart.settings import Settings, landing_tables, raw_schema
+from snowcart.stage import LocalStage, StagedFile
+from snowcart.transform import Dbt
+
+STAGE_NAME = "landing"
+
+
+@dataclass(frozen=True)
+class SnowflakeConfig:
+    """Connection settings, from the same environment variables the dbt profile reads."""
+
+    account: str
+    user: str
+    password: str | None
+    private_key_path: str | None
+    private_key_passphrase: str | None
+    role: str
+    warehouse: str
+    database: str
+    host: str | None = None
+    port: int | None = None
+    protocol: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> SnowflakeConfig:
+        env = dict(os.environ if env is None else env)
+        missing = [name for name in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER") if not env.get(name)]
+        if not env.get("SNOWFLAKE_PASSWORD") and not env.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+            missing.append("SNOWFLAKE_PASSWORD or SNOWFLAKE_PRIVATE_KEY_PATH")
+        if missing:
+            raise ConfigError(
+                "missing Snowflake setting(s): "
+                + ", ".join(missing)
+                + " (see profiles.example.yml)"
+            )
+        key_path = env.get("SNOWFLAKE_PRIVATE_KEY_PATH") or None
+        if key_path and not Path(key_path).is_file():
+            raise ConfigError(f"SNOWFLAKE_PRIVATE_KEY_PATH {key_path} is not a readable file")
+        return cls(
+            account=env["SNOWFLAKE_ACCOUNT"],
+            user=env["SNOWFLAKE_USER"],
+            password=env.get("SNOWFLAKE_PASSWORD") or None,
+            private_key_path=key_path,
+            private_key_passphrase=env.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE") or None,
+            role=env.get("SNOWFLAKE_ROLE", "SNOWCART_LOADER"),
+            warehouse=env.get("SNOWFLAKE_WAREHOUSE", "SNOWCART_WH"),
+            database=env.get("SNOWFLAKE_DATABASE", "SNOWCART"),
+        )
+
+    @classmethod
+    def for_fakesnow(cls, port: int) -> SnowflakeConfig:
+        """The local fakesnow server the tests start (the profile's fakesnow target)."""
+        return cls(
+            account="fakesnow",
+            user="fake",
+            password="snow",
+            private_key_path=None,
+            private_key_passphrase=None,
+            role="SNOWCART_TRANSFORMER",
+            warehouse="SNOWCART_WH",
+            database="SNOWCART",
+            host="localhost",
+            port=port,
+            protocol="http",
+        )
+
+    def connect_args(self, schema: str) -> dict:
+        args = {
+            "schema": schema,
+            "account": self.account,
+            "user": self.user,
+            "role": self.role,
+            "warehouse": self.warehouse,
+            "database": self.database,
+        }
+        if self.private_key_path:
+            args["private_key"] = load_private_key(
+                self.private_key_path, self.private_key_passphrase
+            )
+        else:
+            args["password"] = self.password
+        if self.host:
+            args.update(host=self.host, port=self.port, protocol=self.protocol)
+        return args
+
+
+def load_private_key(path: str, passphrase: str | None) -> bytes:
+    """A PEM private key as the DER bytes the connector's key-pair auth takes."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(
+            Path(path).read_bytes(), password=passphrase.encode() if passphrase else None
+        )
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"cannot read private key {path}: {error}") from error
+    return key.private_bytes(
+        encoding=serialization.Encoding.DER,
+        format=serialization.PrivateFormat.PKCS8,
+        encryption_algorithm=serialization.NoEncryption(),
+    )
+
+
+def copy_into_sql(raw: str, table: str) -> str:
+    """The COPY a Snowpipe on this table runs: good lines load, bad ones are skipped
+    (ON_ERROR = CONTINUE) and visible through VALIDATE / COPY_HISTORY."""
+    return f"""
+        copy into {raw}.{table} (payload, _file_name, _file_row_number, _loaded_at)
+        from (
+            select
+                $1,
+                metadata$filename,
+                metadata$file_row_number,
+                convert_timezone('UTC', metadata$start_scan_time)::timestamp_ntz
+            from @{raw}.{STAGE_NAME}/{table}/
+        )
+        file_format = (type = json)
+        on_error = continue
+    """
+
+
+class SnowflakeWarehouse:
+    def __init__(self, settings: Settings, config: SnowflakeConfig | None = None) -> None:
+        self.settings = settings
+        if config is None and settings.target == "fakesnow":
+            config = SnowflakeConfig.for_fakesnow(int(os.environ.get("FAKESNOW_PORT", "8085")))
+        self.config = config or SnowflakeConfig.from_env()
+        self.dbt = Dbt(settings)
+        self.stage = LocalStage(settings.stage_dir)
+        self.raw = raw_schema(settings.project_dir)
+        self.tables = landing_tables(settings.project_dir)
+        self._uploaded_log = settings.home / "snowflake_uploaded.txt"
+        self._uploaded = (
+            set(self._uploaded_log.read_text().split()) if self._uploaded_log.exists() else set()
+        )
+        self._con = None
+
+    @property
+    def con(self):
+        if self._con is None:
+            import snowflake.connector
+
+            try:
+                self._con = snowflake.connector.connect(**self.config.connect_args(self.raw))
+            except snowflake.connector.errors.Error as error:
+                raise ConfigError(f"cannot connect to Snowflake: {error.msg or error}") from error
+        return self._con
+
+    def setup(self) -> None:
+        self.dbt.run_operation("create_landing_tables")
+        self.con.cursor().execute(f"create stage if not exists {self.raw}.{STAGE_NAME}")
+
+    def _pending(self) -> list[StagedFile]:
+        return [
+            staged for staged in self.stage.files(self.tables) if staged.name not in self._uploaded
+        ]
+
+    def ingest(self) -> LoadReport:
+        pending = self._pending()
+        report = LoadReport()
+        if not pending:
+            return report
+        cursor = self.con.cursor()
+        for staged in pending:
+            cursor.execute(
+                f"put 'file://{staged.path.as_posix()}' @{self.raw}.{STAGE_NAME}/{staged.table}/ "
+                "auto_compress = true overwrite = false"
+            )
+        for table in sorted({staged.table for staged in pending}):
+            for row in cursor.execute(copy_into_sql(self.raw, table)).fetchall():
+                # file, status, rows_parsed, rows_loaded, error_limit, errors_seen, ...
+                if len(row) >= 6 and isinstance(row[3], int):
+                    report.files += 1
+                    report.rows_loaded += row[3]
+                    report.rows_rejected += int(row[5] or 0)
+        self._uploaded.update(staged.name for staged in pending)
+        with open(self._uploaded_log, "a", encoding="utf-8") as log:
+            log.writelines(f"{staged.name}\n" for staged in pending)
+        return report
+
+    def build(self) -> None:
+        # Dynamic tables refresh inside Snowflake on their own target_lag.
+        self.dbt.build()
+
+    def pending_files(self) -> int:
+        return len(self._pending())
+
+    def totals(self) -> dict[str, float]:
+        row = (
+            self.con.cursor()
+            .execute(
+                "select count(*), count(distinct order_id), coalesce(sum(net_revenue), 0) from analytics.fct_sales"
+            )
+            .fetchone()
+        )
+        return {
+            "fct_sales rows": float(row[0]),
+            "orders": float(row[1]),
+            "fct_sales net_revenue": float(row[2]),
+        }
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None

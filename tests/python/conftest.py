@@ -1,0 +1,87 @@
+"""Shared fixtures: temporary homes, running scripts and dbt as a user would,
+and a fakesnow server started and stopped by the tests themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+
+
+def run(
+    args: list[str], home: Path | None = None, timeout: int = 300, **env: str
+) -> subprocess.CompletedProcess:
+    """Run a command from the project folder with the test's home and env."""
+    full_env = {**os.environ, **env}
+    full_env.pop("SNOWCART_TARGET", None)
+    if home is not None:
+        full_env["SNOWCART_HOME"] = str(home)
+    return subprocess.run(
+        args, cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def simulate(*args: str, home: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+    return run([sys.executable, "scripts/simulate.py", *args], home=home, **env)
+
+
+def dbt(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+    return run([str(BIN_DIR / "dbt"), *args], home=home, **env)
+
+
+def staged_order_lines(stage_dir: Path) -> list[dict]:
+    """Every order line in the stage files, read straight from the JSON."""
+    lines = []
+    for path in sorted((stage_dir / "orders").glob("*.ndjson")):
+        for text in path.read_text(encoding="utf-8").splitlines():
+            event = json.loads(text)
+            for line in event["lines"]:
+                lines.append({**line, "order_id": event["order_id"]})
+    return lines
+
+
+def line_net_revenue(line: dict) -> Decimal:
+    return Decimal(str(line["unit_price"])) * line["quantity"] - Decimal(
+        str(line["discount_amount"])
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def fakesnow_port(tmp_path):
+    """A fresh, empty fakesnow server on a free local port."""
+    port = free_port()
+    log_path = tmp_path / "fakesnow.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [str(BIN_DIR / "fakesnow"), "-s", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError as error:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"fakesnow did not start: {log_path.read_text()}") from error
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
