@@ -15,12 +15,15 @@ class LoadReport:
     files: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    # Loaded names that reappeared with other content (not reloaded, reported).
+    files_skipped: int = 0
     files_by_table: dict[str, int] = field(default_factory=dict)
 
     def __iadd__(self, other: LoadReport) -> LoadReport:
         self.files += other.files
         self.rows_loaded += other.rows_loaded
         self.rows_rejected += other.rows_rejected
+        self.files_skipped += other.files_skipped
         for table, count in other.files_by_table.items():
             self.files_by_table[table] = self.files_by_table.get(table, 0) + count
         return self
