@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-python lint dbt-build docs bench clean lock
+.PHONY: install demo test lint docs soak clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: install
 	# A throwaway home: the dbt templater opens the DuckDB file, which a running
 	# demo may hold. (Generic tests are macros; the dbt templater skips them.)
 	SNOWCART_HOME=$$(mktemp -d) $(BIN)/sqlfluff lint models tests/dbt
+
+## Longer crash test: 100 SIGKILLs at random points, then reconcile.
+soak: install
+	SNOWCART_CRASH_TRIALS=100 $(BIN)/python -m pytest -q tests/python/test_crash.py
 
 docs: install
 	$(BIN)/dbt docs generate

@@ -134,3 +134,53 @@ def run_guarded(main: Callable[[threading.Event], int]) -> int:
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def reconcile_main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(
+        prog="reconcile.py",
+        description=(
+            "Per landing table: events emitted (producer ledger), lines staged, rows loaded, "
+            "lines rejected, rows consumed downstream. Exits 1 if any count fails to add up. "
+            "Run it while no pipeline holds the warehouse."
+        ),
+    )
+    parser.add_argument("--home", default=None, help="as for simulate.py")
+    args = parser.parse_args(argv)
+    return run_guarded(lambda stop: _reconcile(args))
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    import duckdb
+    from rich.console import Console
+    from rich.table import Table
+
+    from snowcart.reconcile import reconcile
+    from snowcart.settings import Settings
+
+    settings = Settings.resolve("dev", args.home)
+    if not settings.warehouse_path.exists():
+        raise SnowcartError(f"no warehouse at {settings.warehouse_path}; run simulate.py first")
+    try:
+        results = reconcile(settings)
+    except duckdb.IOException as error:
+        raise SnowcartError(
+            f"cannot open the warehouse read-only (is a pipeline running?): {error}"
+        ) from error
+    columns = ["emitted", "staged_lines", "loaded", "rejected", "consumed", "duplicates"]
+    table = Table(title=f"reconciliation of {settings.home}")
+    table.add_column("table")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for counts in results:
+        table.add_row(counts.table, *(f"{getattr(counts, column):,}" for column in columns))
+    Console().print(table)
+    problems = [f"{counts.table}: {problem}" for counts in results for problem in counts.problems]
+    for problem in problems:
+        print(f"MISMATCH {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(
+        "reconciled: every emitted event is loaded, rejected with a reason, or a counted duplicate"
+    )
+    return 0

@@ -54,6 +54,23 @@ class Batch:
     order_line_count: int
     net_revenue: float
 
+    @classmethod
+    def from_lines(cls, number: int, lines: list[str]) -> Batch:
+        """The summary of an already staged batch, read back from its lines."""
+        events = [json.loads(line) for line in lines]
+        order_lines = [line for event in events for line in event["lines"]]
+        net = sum(
+            round(line["quantity"] * line["unit_price"] - line["discount_amount"], 2)
+            for line in order_lines
+        )
+        return cls(
+            number=number,
+            lines=lines,
+            order_count=len(events),
+            order_line_count=len(order_lines),
+            net_revenue=round(net, 2),
+        )
+
 
 class OrderGenerator:
     def __init__(self, seed: int = 42, catalog: Catalog | None = None) -> None:

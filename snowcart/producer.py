@@ -56,10 +56,24 @@ class Producer:
         self.batches_emitted = 0
 
     def emit(self, orders: int, window_start: datetime, window_end: datetime) -> Batch:
-        """Generate one batch, stage it, record it in the ledger, advance the checkpoint."""
-        batch = self.generator.batch(
-            self.state.next_batch, self.state.next_order_number, orders, window_start, window_end
-        )
+        """Generate one batch, stage it, record it in the ledger, advance the checkpoint.
+
+        If the batch's file is already staged, an earlier run died after staging
+        it and before its checkpoint: that file is the batch, as it was emitted.
+        """
+        existing = self.stage.path_for(TABLE, self.state.next_batch)
+        if existing.exists():
+            batch = Batch.from_lines(
+                self.state.next_batch, existing.read_text("utf-8").splitlines()
+            )
+        else:
+            batch = self.generator.batch(
+                self.state.next_batch,
+                self.state.next_order_number,
+                orders,
+                window_start,
+                window_end,
+            )
         staged = self.stage.write(TABLE, batch.number, batch.lines)
         record = {
             "batch": batch.number,
@@ -73,7 +87,7 @@ class Producer:
         with open(self.ledger_path, "a", encoding="utf-8") as ledger:
             ledger.write(json.dumps(record) + "\n")
         self.state.next_batch += 1
-        self.state.next_order_number += orders
+        self.state.next_order_number += batch.order_count
         self.state.save(self.state_path)
         self.events_emitted += len(batch.lines)
         self.batches_emitted += 1

@@ -34,10 +34,13 @@ class LocalStage:
     def batch_file_name(batch_number: int) -> str:
         return f"batch-{batch_number:010d}.ndjson"
 
+    def path_for(self, table: str, batch_number: int) -> Path:
+        return self.root / table / self.batch_file_name(batch_number)
+
     def write(self, table: str, batch_number: int, lines: list[str]) -> StagedFile:
         folder = self.root / table
         folder.mkdir(parents=True, exist_ok=True)
-        final_path = folder / self.batch_file_name(batch_number)
+        final_path = self.path_for(table, batch_number)
         staged = StagedFile(table, final_path)
         if final_path.exists():
             return staged

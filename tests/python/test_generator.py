@@ -58,3 +58,15 @@ def test_product_popularity_is_skewed():
     ranked = sorted(counts.values(), reverse=True)
     # 5 of 200 products would carry 2.5% of lines if popularity were uniform.
     assert sum(ranked[:5]) / sum(ranked) > 0.15
+
+
+def test_a_staged_batch_reads_back_to_the_same_summary():
+    from snowcart.generator import Batch
+
+    batch = OrderGenerator(seed=4).batch(2, 50, 400, START, END)
+    again = Batch.from_lines(2, batch.lines)
+    assert (again.order_count, again.order_line_count) == (
+        batch.order_count,
+        batch.order_line_count,
+    )
+    assert again.net_revenue == batch.net_revenue

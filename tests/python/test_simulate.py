@@ -75,3 +75,22 @@ def test_a_second_run_continues_numbering_instead_of_reusing_ids(tmp_path):
         tmp_path, "select count(*), count(distinct order_id) from staging.stg_shop__orders"
     )
     assert orders == distinct_orders == 400
+
+
+def test_reconcile_passes_after_a_run_and_catches_a_lost_line(tmp_path):
+    import sys
+
+    from conftest import run
+
+    assert simulate("--events", "500", "--rate", "0", "--home", str(tmp_path)).returncode == 0
+    ok = run([sys.executable, "scripts/reconcile.py", "--home", str(tmp_path)])
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "reconciled" in ok.stdout
+
+    # A line the pipe never saw (appended after the load) must show up as a difference.
+    staged = sorted((tmp_path / "stage" / "orders").glob("*.ndjson"))[0]
+    with open(staged, "a") as handle:
+        handle.write('{"event_id": "late"}\n')
+    bad = run([sys.executable, "scripts/reconcile.py", "--home", str(tmp_path)])
+    assert bad.returncode == 1
+    assert "MISMATCH orders: producer emitted 500 lines but the stage holds 501" in bad.stderr
