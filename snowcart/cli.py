@@ -167,14 +167,22 @@ def _reconcile(args: argparse.Namespace) -> int:
         raise SnowcartError(
             f"cannot open the warehouse read-only (is a pipeline running?): {error}"
         ) from error
-    columns = ["emitted", "staged_lines", "loaded", "rejected", "consumed", "duplicates"]
+    columns = [
+        "emitted",
+        "staged_lines",
+        "loaded",
+        "rejected",
+        "consumed",
+        "deduplicated",
+        "duplicates",
+    ]
     table = Table(title=f"reconciliation of {settings.home}")
     table.add_column("table")
     for column in columns:
         table.add_column(column.replace("_", " "), justify="right")
     for counts in results:
         table.add_row(counts.table, *(f"{getattr(counts, column):,}" for column in columns))
-    Console().print(table)
+    Console(width=120).print(table)
     problems = [f"{counts.table}: {problem}" for counts in results for problem in counts.problems]
     for problem in problems:
         print(f"MISMATCH {problem}", file=sys.stderr)

@@ -88,3 +88,16 @@ def test_copy_into_is_snowflake_sql_with_on_error_continue():
     assert "ON_ERROR = CONTINUE" in rendered
     assert "METADATA$FILENAME" in rendered and "METADATA$FILE_ROW_NUMBER" in rendered
     assert "@RAW.LANDING/ORDERS/" in rendered
+
+
+def test_put_and_pipe_refresh_sql(tmp_path):
+    from snowcart.backends.snowflake import put_sql, refresh_pipe_sql
+    from snowcart.stage import StagedFile
+
+    put = put_sql("raw", StagedFile("orders", tmp_path / "batch-0000000001.ndjson"))
+    assert put == (
+        f"put 'file://{tmp_path}/batch-0000000001.ndjson' @raw.landing/orders/ "
+        "auto_compress = true overwrite = false"
+    )
+    refresh = sqlglot.parse_one(refresh_pipe_sql("raw", "orders"), read="snowflake")
+    assert refresh.sql(dialect="snowflake").upper() == "ALTER PIPE RAW.ORDERS_PIPE REFRESH"

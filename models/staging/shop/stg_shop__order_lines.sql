@@ -1,7 +1,14 @@
+{{
+    config(
+        unique_key='order_line_id',
+        post_hook="{{ advance_stream_offset('shop', 'orders') }}",
+    )
+}}
+
 with
 
 source as (
-    select * from {{ source('shop', 'orders') }}
+    select * from {{ stream_source('shop', 'orders') }} as landed
 ),
 
 flattened as (

@@ -1,0 +1,93 @@
+{#- Streams: what a model has not consumed yet from a landing table.
+
+    Snowflake: one APPEND_ONLY stream per (landing table, consuming model),
+    named <table>__<model> (scripts/setup.py creates them). The model's MERGE
+    reads the stream through a temporary *view*, so the only statement that
+    consumes it is the MERGE itself, and the offset moves when it commits.
+
+    DuckDB: a consumer offset in ops.stream_offsets (the newest _loaded_at
+    consumed). The model's post-hook advances it inside the model's own
+    transaction, so it moves only when the consuming write commits.
+
+    A full refresh (or first build) reads the whole landing table: a rebuild
+    never loses data. -#}
+
+{% macro stream_name(table_name) -%}
+    {{ table_name }}__{{ this.identifier }}
+{%- endmacro %}
+
+{% macro stream_source(source_name, table_name) -%}
+    {{ return(adapter.dispatch('stream_source', 'snowcart')(source_name, table_name)) }}
+{%- endmacro %}
+
+{% macro default__stream_source(source_name, table_name) -%}
+    {%- set landing = source(source_name, table_name) -%}
+    {%- if is_incremental() -%}
+        (
+            select payload, _file_name, _file_row_number, _loaded_at
+            from {{ landing.database }}.{{ landing.schema }}.{{ snowcart.stream_name(table_name) }}
+            where metadata$action = 'INSERT'
+        )
+    {%- else -%}
+        {{ landing }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__stream_source(source_name, table_name) -%}
+    {%- set landing = source(source_name, table_name) -%}
+    {%- if is_incremental() -%}
+        (
+            select * from {{ landing }}
+            where _loaded_at > coalesce(
+                (
+                    select offset_loaded_at from ops.stream_offsets
+                    where stream_name = '{{ snowcart.stream_name(table_name) }}'
+                ),
+                cast('1970-01-01' as timestamp)
+            )
+        )
+    {%- else -%}
+        {{ landing }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of a stream-reading model. -#}
+{% macro advance_stream_offset(source_name, table_name) -%}
+    {{ return(adapter.dispatch('advance_stream_offset', 'snowcart')(source_name, table_name)) }}
+{%- endmacro %}
+
+{% macro default__advance_stream_offset(source_name, table_name) -%}
+    {#- Snowflake advances the stream itself when the MERGE commits. -#}
+{%- endmacro %}
+
+{% macro duckdb__advance_stream_offset(source_name, table_name) -%}
+    insert into ops.stream_offsets (stream_name, table_name, offset_loaded_at, updated_at)
+    select
+        '{{ snowcart.stream_name(table_name) }}',
+        '{{ table_name }}',
+        max(_loaded_at),
+        current_localtimestamp()
+    from {{ source(source_name, table_name) }}
+    having max(_loaded_at) is not null
+    on conflict (stream_name) do update set
+        offset_loaded_at = excluded.offset_loaded_at,
+        updated_at = excluded.updated_at
+{%- endmacro %}
+
+{#- on-run-start: the table holding the embedded offsets. -#}
+{% macro stream_offsets_ddl() -%}
+    {{ return(adapter.dispatch('stream_offsets_ddl', 'snowcart')()) }}
+{%- endmacro %}
+
+{% macro default__stream_offsets_ddl() -%}
+{%- endmacro %}
+
+{% macro duckdb__stream_offsets_ddl() -%}
+    create schema if not exists ops;
+    create table if not exists ops.stream_offsets (
+        stream_name varchar primary key,
+        table_name varchar not null,
+        offset_loaded_at timestamp not null,
+        updated_at timestamp not null
+    );
+{%- endmacro %}
