@@ -94,3 +94,23 @@ def test_reconcile_passes_after_a_run_and_catches_a_lost_line(tmp_path):
     bad = run([sys.executable, "scripts/reconcile.py", "--home", str(tmp_path)])
     assert bad.returncode == 1
     assert "MISMATCH orders: producer emitted 500 lines but the stage holds 501" in bad.stderr
+
+
+def test_full_refresh_between_incremental_runs_loses_nothing(tmp_path):
+    from conftest import dbt
+
+    assert simulate("--events", "400", "--rate", "0", "--home", str(tmp_path)).returncode == 0
+    refreshed = dbt("build", "--full-refresh", home=tmp_path)
+    assert refreshed.returncode == 0, refreshed.stdout[-2000:]
+    assert simulate("--events", "300", "--rate", "0", "--home", str(tmp_path)).returncode == 0
+
+    lines = staged_order_lines(tmp_path / "stage")
+    [(rows, distinct_ids, orders)] = query(
+        tmp_path,
+        "select count(*), count(distinct order_line_id), count(distinct order_id)"
+        " from analytics.fct_sales",
+    )
+    assert rows == distinct_ids == len(lines)
+    assert orders == 700
+    [(staged_events,)] = query(tmp_path, "select count(*) from staging.stg_shop__orders")
+    assert staged_events == 700
