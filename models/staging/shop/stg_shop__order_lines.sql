@@ -8,7 +8,7 @@
 with
 
 source as (
-    select * from {{ stream_source('shop', 'orders') }} as landed
+    select * from {{ stream_source('shop', 'orders') }}
 ),
 
 flattened as (
