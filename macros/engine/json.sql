@@ -30,14 +30,15 @@
 {%- endmacro %}
 
 {#- Portable type names used by the models (varchar, integer, bigint, double,
-    boolean, money, timestamp, json), mapped to each engine's type. -#}
+    boolean, money, timestamp, json), mapped to each engine's type. Money keeps
+    four decimals: real price lists carry fractions of a cent. -#}
 {% macro sql_type(data_type) -%}
     {{ return(adapter.dispatch('sql_type', 'snowcart')(data_type)) }}
 {%- endmacro %}
 
 {% macro default__sql_type(data_type) -%}
     {%- set types = {
-        'money': 'number(18, 2)',
+        'money': 'number(18, 4)',
         'timestamp': 'timestamp_ntz',
         'json': 'variant',
     } -%}
@@ -45,6 +46,6 @@
 {%- endmacro %}
 
 {% macro duckdb__sql_type(data_type) -%}
-    {%- set types = {'money': 'decimal(18, 2)'} -%}
+    {%- set types = {'money': 'decimal(18, 4)'} -%}
     {{ types.get(data_type, data_type) }}
 {%- endmacro %}

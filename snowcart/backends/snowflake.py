@@ -29,6 +29,7 @@ class SnowflakeConfig:
     role: str
     warehouse: str
     database: str
+    reporter_role: str = "SNOWCART_REPORTER"
     host: str | None = None
     port: int | None = None
     protocol: str | None = None
@@ -57,6 +58,7 @@ class SnowflakeConfig:
             role=env.get("SNOWFLAKE_ROLE", "SNOWCART_LOADER"),
             warehouse=env.get("SNOWFLAKE_WAREHOUSE", "SNOWCART_WH"),
             database=env.get("SNOWFLAKE_DATABASE", "SNOWCART"),
+            reporter_role=env.get("SNOWFLAKE_REPORTER_ROLE", "SNOWCART_REPORTER"),
         )
 
     @classmethod
@@ -217,13 +219,19 @@ class SnowflakeWarehouse:
         return len(self._pending())
 
     def totals(self) -> dict[str, float]:
-        row = (
-            self.con.cursor()
-            .execute(
-                "select count(*), count(distinct order_id), coalesce(sum(net_revenue), 0) from analytics.fct_sales"
+        # The loader may not read the marts (least privilege): ask as the reporter.
+        import snowflake.connector
+
+        args = {**self.config.connect_args("analytics"), "role": self.config.reporter_role}
+        with snowflake.connector.connect(**args) as reporter:
+            row = (
+                reporter.cursor()
+                .execute(
+                    "select count(*), count(distinct order_id), coalesce(sum(net_revenue), 0)"
+                    " from analytics.fct_sales"
+                )
+                .fetchone()
             )
-            .fetchone()
-        )
         return {
             "fct_sales rows": float(row[0]),
             "orders": float(row[1]),

@@ -22,6 +22,8 @@ priced as (
         line_number,
         customer_id,
         product_id,
+        ---------- properties
+        ship_country,
         ---------- timestamps
         ordered_at,
         cast(ordered_at as date) as order_date,

@@ -30,6 +30,8 @@ renamed as (
         {{ json_field('line', 'line_number', 'integer') }} as line_number,
         {{ json_field('payload', 'customer_id', 'varchar') }} as customer_id,
         {{ json_field('line', 'product_id', 'varchar') }} as product_id,
+        ---------- properties
+        {{ json_field('payload', 'ship_country', 'varchar') }} as ship_country,
         ---------- amounts
         {{ json_field('line', 'quantity', 'integer') }} as quantity,
         {{ json_field('line', 'unit_price', 'money') }} as unit_price,

@@ -21,6 +21,7 @@ renamed as (
         {{ json_field('payload', 'event_type', 'varchar') }} as event_type,
         {{ json_field('payload', 'channel', 'varchar') }} as channel,
         {{ json_field('payload', 'currency', 'varchar') }} as currency_code,
+        {{ json_field('payload', 'ship_country', 'varchar') }} as ship_country,
         ---------- timestamps
         {{ json_field('payload', 'ordered_at', 'timestamp') }} as ordered_at,
         {{ json_field('payload', 'event_at', 'timestamp') }} as event_at,
