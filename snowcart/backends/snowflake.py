@@ -141,6 +141,12 @@ def put_sql(raw: str, staged: StagedFile) -> str:
     )
 
 
+def staged_path(staged: StagedFile) -> str:
+    """Where PUT puts a file, relative to the stage: AUTO_COMPRESS adds .gz."""
+    suffix = "" if staged.path.name.endswith(".gz") else ".gz"
+    return f"{staged.table}/{staged.path.name}{suffix}"
+
+
 def refresh_pipe_sql(raw: str, table: str) -> str:
     """Queue staged files the pipe has not loaded (its load history skips the rest)."""
     return f"alter pipe {raw}.{table}_pipe refresh"
@@ -193,11 +199,18 @@ class SnowflakeWarehouse:
         import snowflake.connector
 
         cursor = self.con.cursor()
+        rest = self._snowpipe_rest()
         try:
             for staged in pending:
                 cursor.execute(put_sql(self.raw, staged))
             for table in sorted({staged.table for staged in pending}):
-                cursor.execute(refresh_pipe_sql(self.raw, table))
+                if rest is None:
+                    cursor.execute(refresh_pipe_sql(self.raw, table))
+                else:
+                    rest.insert_files(
+                        f"{self.config.database}.{self.raw}.{table}_pipe",
+                        [staged_path(staged) for staged in pending if staged.table == table],
+                    )
         except snowflake.connector.errors.ProgrammingError as error:
             raise ConfigError(
                 f"Snowflake refused the load ({error.msg}); "
@@ -210,6 +223,15 @@ class SnowflakeWarehouse:
         with open(self._uploaded_log, "a", encoding="utf-8") as log:
             log.writelines(f"{staged.name}\n" for staged in pending)
         return report
+
+    def _snowpipe_rest(self):
+        """The REST client when key-pair credentials are configured, else None."""
+        if not self.config.private_key_path or self.config.host:
+            return None
+        from snowcart.snowpipe_rest import SnowpipeRestClient
+
+        key = load_private_key(self.config.private_key_path, self.config.private_key_passphrase)
+        return SnowpipeRestClient(self.config.account, self.config.user, key)
 
     def build(self) -> None:
         # Dynamic tables refresh inside Snowflake on their own target_lag.
