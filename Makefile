@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint docs soak clean lock
+.PHONY: install demo test lint docs soak replay-check clean lock bench bench-quick
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: install
 soak: install
 	SNOWCART_CRASH_TRIALS=100 $(BIN)/python -m pytest -q tests/python/test_crash.py
 
+## Replay the full UCI Online Retail file and check the warehouse against it.
+replay-check: install
+	SNOWCART_REPLAY_FILE=../shared/datasets/online_retail.parquet $(BIN)/python -m pytest -q tests/python/test_replay.py
+
 docs: install
 	$(BIN)/dbt docs generate
 
@@ -45,3 +49,11 @@ clean:
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | sed '1i # Exact versions for a reproducible install (make install). Regenerate with: make lock' > requirements.lock
+
+## Benchmarks against the DESIGN.md §5 targets; writes docs/benchmarks.md (~3 min on 2 cores).
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+## Same with small inputs (~1 min); writes artifacts/benchmarks-quick.md.
+bench-quick: install
+	$(BIN)/python benchmarks/run.py --quick

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from snowcart.errors import SnowcartError
 
@@ -64,17 +65,73 @@ def simulate_parser() -> argparse.ArgumentParser:
         help="events per second (0: as fast as possible; default 1000)",
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument(
+        "--backfill",
+        type=non_negative_float,
+        default=0.0,
+        metavar="DAYS",
+        help="first generate DAYS of history as fast as possible, then go live",
+    )
+    replay = parser.add_argument_group("replay of real data (instead of generated events)")
+    replay.add_argument(
+        "--replay",
+        default=None,
+        metavar="PATH",
+        help="CSV or Parquet of transactions, streamed in event-time order",
+    )
+    replay.add_argument(
+        "--speed",
+        type=non_negative_float,
+        default=3600.0,
+        metavar="X",
+        help="event time runs X times faster than wall time (0: as fast as possible; default 3600)",
+    )
+    replay.add_argument(
+        "--replay-columns",
+        default=None,
+        metavar="MAP",
+        help="column mapping for other layouts, e.g. invoice=OrderNo,unit_price=Price (default: UCI Online Retail)",
+    )
+    faults = parser.add_argument_group("fault injection (fractions of events, 0-1)")
+    for name, help_text in FAULT_FLAGS.items():
+        faults.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=fraction,
+            default=0.0,
+            metavar="RATE",
+            help=help_text,
+        )
     return parser
 
 
+FAULT_FLAGS = {
+    "duplicate_rate": "events delivered twice",
+    "late_rate": "events arriving minutes to days after their event time",
+    "out_of_order_rate": "order status updates emitted before the status they follow",
+    "malformed_rate": "lines that are not valid JSON",
+    "schema_drift_rate": "events with an extra, unknown field",
+}
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def simulate_main(argv: Sequence[str] | None = None) -> int:
-    args = simulate_parser().parse_args(argv)
+    parser = simulate_parser()
+    args = parser.parse_args(argv)
+    if args.replay and (args.events is not None or args.backfill):
+        parser.error("--replay streams its file to the end; it takes no --events or --backfill")
     return run_guarded(lambda stop: _simulate(args, stop))
 
 
 def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
     from snowcart.backends import open_warehouse
-    from snowcart.generator import OrderGenerator
+    from snowcart.generator import Faults, ShopGenerator
     from snowcart.pipeline import Pipeline
     from snowcart.producer import Producer
     from snowcart.settings import Settings
@@ -85,16 +142,35 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
     warehouse = open_warehouse(settings)
     try:
         print(f"snowcart: target={settings.target} home={settings.home}", flush=True)
+        replay = None
+        if args.replay:
+            from snowcart.replay import ColumnMapping, Replay
+
+            replay = Replay(Path(args.replay), ColumnMapping.parse(args.replay_columns))
         warehouse.setup()
+        faults = Faults(**{name: getattr(args, name) for name in FAULT_FLAGS})
         producer = Producer(
-            OrderGenerator(seed=args.seed),
+            ShopGenerator(seed=args.seed, faults=faults),
             LocalStage(settings.stage_dir),
             settings.ledger_path,
             settings.producer_state_path,
         )
+        if replay is not None:
+            speed = args.speed
+
+            def produce(stop: threading.Event) -> None:
+                replay.run(producer, speed, stop)
+
+        elif args.events == 0:
+            produce = None
+        else:
+
+            def produce(stop: threading.Event) -> None:
+                producer.run(args.events, args.rate, stop, backfill_days=args.backfill)
+
         with StatusBoard("snowcart pipeline") as status:
             pipeline = Pipeline(warehouse, status)
-            report = pipeline.run(producer, args.events, args.rate, stop)
+            report = pipeline.run(producer, produce, stop)
         print(
             f"snowcart: done: {report.events_emitted:,} events produced, "
             f"{report.loaded.files:,} files / {report.loaded.rows_loaded:,} rows loaded, "
@@ -103,9 +179,24 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
         )
         for key, value in report.totals.items():
             print(f"  {key}: {value:,.2f}" if value % 1 else f"  {key}: {int(value):,}")
+        if replay is not None:
+            print_replay_report(replay.report)
         return 0
     finally:
         warehouse.close()
+
+
+def print_replay_report(report) -> None:
+    print(
+        f"snowcart: replay of {report.rows_read:,} source rows: "
+        f"{report.order_lines:,} order lines in {report.orders:,} orders, "
+        f"{report.return_lines:,} returned lines ({report.returns_unmatched:,} without their sale "
+        f"in the file), {report.stock_adjustment_rows:,} stock adjustments"
+    )
+    print(
+        f"snowcart: bad-debt adjustments: {report.bad_debt_rows} rows, "
+        f"{report.bad_debt_amount:,.2f} in total: reported here, not counted as sales"
+    )
 
 
 def run_guarded(main: Callable[[threading.Event], int]) -> int:

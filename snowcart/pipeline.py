@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from snowcart.backends import LoadReport, Warehouse
@@ -56,23 +57,23 @@ class Pipeline:
     def run(
         self,
         producer: Producer | None,
-        events: int | None,
-        rate: float,
+        produce: Callable[[threading.Event], None] | None,
         stop: threading.Event,
         poll_s: float = 0.5,
     ) -> RunReport:
-        """Stream until the producer finishes (or `stop` is set), then drain."""
+        """Run `produce` (it feeds the stage through `producer`) in a thread until
+        it returns or `stop` is set, loading and building meanwhile; then drain."""
         thread = None
         producer_error: list[BaseException] = []
-        if producer is not None and events != 0:
+        if produce is not None:
 
-            def produce() -> None:
+            def produce_guarded() -> None:
                 try:
-                    producer.run(events, rate, stop)
+                    produce(stop)
                 except BaseException as error:  # surfaced after the drain
                     producer_error.append(error)
 
-            thread = threading.Thread(target=produce, name="producer", daemon=True)
+            thread = threading.Thread(target=produce_guarded, name="producer", daemon=True)
             thread.start()
         started = time.monotonic()
         while thread is not None and thread.is_alive():

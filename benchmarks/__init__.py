@@ -1,0 +1,5 @@
+"""Snowcart benchmarks: `make bench` (or `python benchmarks/run.py`), see docs/benchmarks.md.
+
+Each measured area has its own module (bench_generator, bench_ingest, bench_e2e);
+run.py runs them, compares the medians with DESIGN.md §5 targets and writes the report.
+"""

@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""Run the Snowcart benchmarks and write the report (docs/benchmarks.md).
+
+    python benchmarks/run.py            # full sizes (make bench), ~3 min on 2 cores
+    python benchmarks/run.py --quick    # small sizes (make bench-quick), ~1 min
+
+Every figure is min/median/max over >= 3 runs; medians are compared with the
+DESIGN.md §5 targets and each MISS is profiled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_e2e, bench_generator, bench_ingest  # noqa: E402
+from benchmarks.common import PROJECT_DIR, Section, isolate_dbt, log, scratch_dir  # noqa: E402
+from benchmarks.machine import LoadWatch, machine_facts  # noqa: E402
+from benchmarks.report import RunInfo, markdown, print_console  # noqa: E402
+
+MIN_RUNS = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    generator: bench_generator.GeneratorConfig
+    ingest: bench_ingest.IngestConfig
+    e2e: bench_e2e.EndToEndConfig
+
+    def with_runs(self, runs: int) -> Plan:
+        return Plan(
+            replace(self.generator, runs=runs),
+            replace(self.ingest, runs=runs),
+            replace(self.e2e, runs=runs),
+        )
+
+
+FULL = Plan(
+    generator=bench_generator.GeneratorConfig(batches=10, events_per_batch=20_000, runs=5),
+    ingest=bench_ingest.IngestConfig(batches=10, events_per_batch=20_000, runs=5, row_events=5_000),
+    e2e=bench_e2e.EndToEndConfig(events=200_000, runs=3),
+)
+QUICK = Plan(
+    generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=10_000, runs=3),
+    ingest=bench_ingest.IngestConfig(batches=4, events_per_batch=10_000, runs=3, row_events=500),
+    e2e=bench_e2e.EndToEndConfig(events=10_000, runs=3),
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, still >= 3 runs")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="Markdown report path (default: docs/benchmarks.md; with --quick: "
+        "artifacts/benchmarks-quick.md, so a quick run never replaces the full figures)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=None, help=f"runs per figure (>= {MIN_RUNS}; default per mode)"
+    )
+    args = parser.parse_args(argv)
+    if args.runs is not None and args.runs < MIN_RUNS:
+        parser.error(f"--runs must be >= {MIN_RUNS}")
+    return args
+
+
+def command_line(argv: list[str]) -> str:
+    return " ".join(["python", "benchmarks/run.py", *argv])
+
+
+def make_target(argv: list[str]) -> str | None:
+    """`make bench` / `make bench-quick` when run by make (which sets MAKELEVEL)."""
+    if os.environ.get("MAKELEVEL") and argv in ([], ["--quick"]):
+        return "make bench-quick" if argv else "make bench"
+    return None
+
+
+def watched(measure: Callable[[], Section]) -> Section:
+    """Run one section and record how much CPU other processes took meanwhile."""
+    watch = LoadWatch.start()
+    section = measure()
+    watch.stop()
+    if watch.others_share is not None:
+        section.method.append(
+            f"Other processes used {watch.others_share:.1%} of the machine's CPU capacity "
+            f"while this section ran ({watch.wall_s:,.0f} s)."
+        )
+    return section
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.runs is not None:
+        plan = plan.with_runs(args.runs)
+    default_output = "artifacts/benchmarks-quick.md" if args.quick else "docs/benchmarks.md"
+    output = args.output or PROJECT_DIR / default_output
+    watch = LoadWatch.start()
+    sections: list[Section] = []
+    with scratch_dir("run") as workdir:
+        isolate_dbt(workdir)
+        log("1/3 generator")
+        sections.append(watched(lambda: bench_generator.run(plan.generator)))
+        log("2/3 ingest stage → raw")
+        sections.append(watched(lambda: bench_ingest.run(plan.ingest, workdir)))
+        log("3/3 end-to-end slice")
+        sections.append(watched(lambda: bench_e2e.run(plan.e2e, workdir)))
+    watch.stop()
+    runs = sorted({plan.generator.runs, plan.ingest.runs, plan.e2e.runs})
+    info = RunInfo(
+        command=command_line(sys.argv[1:] if argv is None else argv),
+        make_target=make_target(sys.argv[1:] if argv is None else argv),
+        mode="quick mode: small inputs" if args.quick else "full sizes",
+        runs_note=" or ".join(map(str, runs)) + " runs (the run count is given per section)",
+        facts=machine_facts(),
+        watch=watch,
+    )
+    print_console(info, sections)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(markdown(info, sections), encoding="utf-8")
+    log(f"report written to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

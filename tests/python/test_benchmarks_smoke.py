@@ -1,0 +1,45 @@
+"""Smoke test of the benchmark suite: `benchmarks/run.py --quick` runs and writes a
+complete report. No timing assertions: the figures depend on the machine."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SECTIONS = [
+    "## Environment",
+    "## Targets (DESIGN.md §5)",
+    "## 1. Generator",
+    "## 2. Ingest stage → raw",
+    "## 3. End-to-end slice",
+    "## Profiles",
+]
+NUMBER = r"\d[\d,]*(?:\.\d+)?"
+
+
+def test_quick_benchmark_writes_a_complete_report(tmp_path: Path) -> None:
+    output = tmp_path / "benchmarks.md"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick", "--output", str(output)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = output.read_text(encoding="utf-8")
+    for heading in SECTIONS:
+        assert heading in report, f"missing section {heading!r}"
+    # Every figure row holds min | median | max as numbers.
+    figure_rows = re.findall(rf"^\| .+? \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER}) \|", report, re.M)
+    assert len(figure_rows) >= 8, report
+    for label in ("events/s", "MiB", "%"):
+        assert f"| {label} |" in report, f"no figure in {label}"
+    for target_row in ("≥ 200,000 events/s", "≥ 300,000 events/s", "≥ 50%"):
+        assert re.search(
+            rf"{re.escape(target_row)} \| {NUMBER}.* \| \*\*(PASS|MISS)\*\* \|", report
+        )
+    assert re.search(r"\| CPU \| \S", report) and "| DuckDB | " in report
