@@ -47,6 +47,14 @@ def test_loading_twice_loads_each_file_once(warehouse):
     assert (first.files, first.rows_loaded) == (2, 5)
     assert (second.files, second.rows_loaded) == (0, 0)
     assert count(warehouse.con, "select count(*) from raw.orders") == 5
+    numbered = warehouse.con.execute(
+        "select _file_name, list(_file_row_number order by _file_row_number)"
+        " from raw.orders group by 1 order by 1"
+    ).fetchall()
+    assert numbered == [
+        ("orders/batch-0000000000.ndjson", [1, 2, 3]),
+        ("orders/batch-0000000001.ndjson", [1, 2]),
+    ]
     stage.write("orders", 2, [GOOD])
     assert warehouse.ingest().rows_loaded == 1
     assert count(warehouse.con, "select count(*) from raw.orders") == 6
