@@ -7,7 +7,7 @@ import platform
 import resource
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -103,7 +103,7 @@ class LoadWatch:
     @classmethod
     def start(cls) -> LoadWatch:
         return cls(
-            started_at=datetime.now(timezone.utc),
+            started_at=datetime.now(UTC),
             load_before=os.getloadavg(),
             wall_started=time.monotonic(),
             busy_started=_busy_cpu_seconds(),

@@ -44,7 +44,7 @@ import json
 import math
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -358,7 +358,7 @@ def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
 def to_us(moment: datetime) -> int:
     """Microseconds since the epoch; naive datetimes are UTC."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 

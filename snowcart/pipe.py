@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -219,7 +219,7 @@ class EmbeddedPipe:
 
     def _load_timestamp(self) -> datetime:
         """Now (UTC), but always after the previous load, so `_loaded_at` only grows."""
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         (previous,) = self.con.execute(
             f"select max(loaded_at) from {OPS_SCHEMA}.load_history"
         ).fetchone()

@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from snowcart.generator import TABLES, Batch, Faults, ShopGenerator
@@ -34,7 +34,7 @@ BACKFILL_RATE = 1000.0  # events/s of history when the live rate is 0 (unthrottl
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
