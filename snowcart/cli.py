@@ -267,12 +267,21 @@ def _reconcile(args: argparse.Namespace) -> int:
         "deduplicated",
         "duplicates",
     ]
+    consumer_columns = {"consumed", "deduplicated", "duplicates"}
     table = Table(title=f"reconciliation of {settings.home}")
     table.add_column("table")
     for column in columns:
         table.add_column(column.replace("_", " "), justify="right")
     for counts in results:
-        table.add_row(counts.table, *(f"{getattr(counts, column):,}" for column in columns))
+        table.add_row(
+            counts.table,
+            *(
+                "—"  # no staging model reads this table yet
+                if column in consumer_columns and not counts.has_consumer
+                else f"{getattr(counts, column):,}"
+                for column in columns
+            ),
+        )
     Console(width=120).print(table)
     problems = [f"{counts.table}: {problem}" for counts in results for problem in counts.problems]
     for problem in problems:

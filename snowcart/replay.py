@@ -374,6 +374,13 @@ class Replay:
                 f"this home is replaying {state.get('source')}; use another --home for {self.path}"
             )
         position = int(state.get("next_event", 0))
+        pending = state.get("pending")
+        if pending:
+            # A crash hit this batch after its plan was saved: make it again under
+            # the same number (staged files are kept; the ledger counts it once).
+            producer.emit_batch(self.batch(pending["batch"], pending["start"], pending["end"]))
+            position = pending["end"]
+            self._save(state_path, position, None)
         started = time.monotonic()
         # Event time of the first event this run emits maps to the run's start.
         origin = self.event_times[position] if position < len(self) else None
@@ -389,10 +396,17 @@ class Replay:
             else:
                 end = min(position + UNTHROTTLED_EVENTS, len(self))
             if end > position:
-                producer.emit_batch(self.batch(producer.state.next_batch, position, end))
+                plan = {"batch": producer.state.next_batch, "start": position, "end": end}
+                self._save(state_path, position, plan)
+                producer.emit_batch(self.batch(plan["batch"], position, end))
                 position = end
-                temp = state_path.with_suffix(".tmp")
-                temp.write_text(
-                    json.dumps({"source": str(self.path.resolve()), "next_event": position})
-                )
-                temp.replace(state_path)
+                self._save(state_path, position, None)
+
+    def _save(self, state_path: Path, next_event: int, pending: dict | None) -> None:
+        temp = state_path.with_suffix(".tmp")
+        temp.write_text(
+            json.dumps(
+                {"source": str(self.path.resolve()), "next_event": next_event, "pending": pending}
+            )
+        )
+        temp.replace(state_path)

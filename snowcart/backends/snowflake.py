@@ -115,24 +115,6 @@ def load_private_key(path: str, passphrase: str | None) -> bytes:
     )
 
 
-def copy_into_sql(raw: str, table: str) -> str:
-    """The COPY a Snowpipe on this table runs: good lines load, bad ones are skipped
-    (ON_ERROR = CONTINUE) and visible through VALIDATE / COPY_HISTORY."""
-    return f"""
-        copy into {raw}.{table} (payload, _file_name, _file_row_number, _loaded_at)
-        from (
-            select
-                $1,
-                metadata$filename,
-                metadata$file_row_number,
-                convert_timezone('UTC', metadata$start_scan_time)::timestamp_ntz
-            from @{raw}.{STAGE_NAME}/{table}/
-        )
-        file_format = (type = json)
-        on_error = continue
-    """
-
-
 def put_sql(raw: str, staged: StagedFile) -> str:
     # OVERWRITE = FALSE: a retried PUT of the same file is a no-op.
     return (

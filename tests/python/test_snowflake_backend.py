@@ -6,7 +6,7 @@ import sqlglot
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from snowcart.backends.snowflake import SnowflakeConfig, copy_into_sql
+from snowcart.backends.snowflake import SnowflakeConfig
 from snowcart.errors import ConfigError
 
 BASE = {"SNOWFLAKE_ACCOUNT": "acme-xy12345", "SNOWFLAKE_USER": "loader"}
@@ -79,15 +79,6 @@ def test_missing_settings_are_named(env, missing):
 def test_missing_key_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="is not a readable file"):
         SnowflakeConfig.from_env({**BASE, "SNOWFLAKE_PRIVATE_KEY_PATH": str(tmp_path / "none.p8")})
-
-
-def test_copy_into_is_snowflake_sql_with_on_error_continue():
-    statement = sqlglot.parse_one(copy_into_sql("raw", "orders"), read="snowflake")
-    assert isinstance(statement, sqlglot.exp.Copy)
-    rendered = statement.sql(dialect="snowflake").upper()
-    assert "ON_ERROR = CONTINUE" in rendered
-    assert "METADATA$FILENAME" in rendered and "METADATA$FILE_ROW_NUMBER" in rendered
-    assert "@RAW.LANDING/ORDERS/" in rendered
 
 
 def test_put_and_pipe_refresh_sql(tmp_path):
