@@ -111,6 +111,7 @@ FAULT_FLAGS = {
     "out_of_order_rate": "order status updates emitted before the status they follow",
     "malformed_rate": "lines that are not valid JSON",
     "schema_drift_rate": "events with an extra, unknown field",
+    "invalid_rate": "well-formed events staging must quarantine (bad type, key, time, quantity)",
 }
 
 
@@ -265,9 +266,11 @@ def _reconcile(args: argparse.Namespace) -> int:
         "rejected",
         "consumed",
         "deduplicated",
+        "valid",
+        "quarantined",
         "duplicates",
     ]
-    consumer_columns = {"consumed", "deduplicated", "duplicates"}
+    consumer_columns = {"consumed", "deduplicated", "valid", "quarantined", "duplicates"}
     table = Table(title=f"reconciliation of {settings.home}")
     table.add_column("table")
     for column in columns:
@@ -282,13 +285,14 @@ def _reconcile(args: argparse.Namespace) -> int:
                 for column in columns
             ),
         )
-    Console(width=120).print(table)
+    Console(width=150).print(table)
     problems = [f"{counts.table}: {problem}" for counts in results for problem in counts.problems]
     for problem in problems:
         print(f"MISMATCH {problem}", file=sys.stderr)
     if problems:
         return 1
     print(
-        "reconciled: every emitted event is loaded, rejected with a reason, or a counted duplicate"
+        "reconciled: every emitted event is loaded (valid or quarantined), rejected with a reason,"
+        " or a counted duplicate"
     )
     return 0

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -271,6 +272,9 @@ class Faults:
     out_of_order_rate: float = 0.0  # status updates emitted before the status they follow
     malformed_rate: float = 0.0  # lines replaced by a truncated (broken) line
     schema_drift_rate: float = 0.0  # events with an extra unknown field "_drift"
+    # Well-formed events staging must quarantine: unknown event type, impossible
+    # timestamp, missing key, or (returns) negative quantities.
+    invalid_rate: float = 0.0
 
     @property
     def any(self) -> bool:
@@ -281,6 +285,7 @@ class Faults:
                 self.out_of_order_rate,
                 self.malformed_rate,
                 self.schema_drift_rate,
+                self.invalid_rate,
             )
         )
 
@@ -1949,6 +1954,11 @@ class _Formatter:
                 out_t = np.where(late, window_start - lateness.astype(np.int64), out_t)
             lines = getattr(self, f"format_{table}")(cols, ids, _timestamps(out_t)) if n else []
             malformed = np.zeros(n, dtype=bool)
+            invalid = np.zeros(n, dtype=bool)
+            if faults.invalid_rate > 0 and n:
+                invalid = rng.random(n) < faults.invalid_rate
+                for i in np.flatnonzero(invalid).tolist():
+                    lines[i] = _invalidated(table, lines[i], int(rng.integers(0, 4)))
             if faults.schema_drift_rate > 0 and n:
                 for i in np.flatnonzero(rng.random(n) < faults.schema_drift_rate).tolist():
                     lines[i] = f'{lines[i][:-1]},"_drift":{{"source":"app-v2","flag":{i % 7}}}}}'
@@ -1956,10 +1966,16 @@ class _Formatter:
                 malformed = rng.random(n) < faults.malformed_rate
                 for i in np.flatnonzero(malformed).tolist():
                     lines[i] = lines[i][: len(lines[i]) // 2]
+            invalid &= ~malformed
             lines_by_table[table] = lines
             good[table] = ~malformed
-            ledger[table] = {"events": 0, "duplicates": 0, "malformed": int(malformed.sum())}
-            ledger[table].update(self.amounts(table, cols, ~malformed))
+            ledger[table] = {
+                "events": 0,
+                "duplicates": 0,
+                "malformed": int(malformed.sum()),
+                "invalid": int(invalid.sum()),
+            }
+            ledger[table].update(self.amounts(table, cols, ~malformed & ~invalid))
         self.duplicate(lines_by_table, good, carried, ledger)
         for table in TABLES:
             ledger[table]["events"] = len(lines_by_table[table])
@@ -2137,6 +2153,37 @@ class _Formatter:
             name: int((good & (cols["etype"] == x)).sum()) if len(good) else 0
             for x, name in enumerate(WEB_TYPES)
         }
+
+
+# The key each table's staging model cannot do without.
+_KEY_FIELD = {
+    "orders": "order_id",
+    "order_status": "order_id",
+    "returns": "return_id",
+    "payments": "payment_id",
+    "inventory": "movement_id",
+    "customers": "customer_id",
+    "products": "product_id",
+    "web_events": "session_id",
+}
+_RE_EVENT_TYPE = re.compile(r'"event_type":"[^"]*"')
+_RE_EVENT_AT = re.compile(r'"event_at":"([^"]*)"')
+_RE_QUANTITY = re.compile(r'"quantity":(\d)')
+
+
+def _invalidated(table: str, line: str, kind: int) -> str:
+    """A well-formed event with one defect staging must quarantine. Each defect
+    makes the whole event (every line of an order or return) invalid."""
+    if kind == 3 and table == "returns":
+        return _RE_QUANTITY.sub(r'"quantity":-\1', line)
+    if kind == 0:
+        return _RE_EVENT_TYPE.sub('"event_type":"unknown_event"', line, count=1)
+    if kind == 1:
+        # The event's own time, wherever it appears (event_at and e.g. ordered_at).
+        stamp = _RE_EVENT_AT.search(line).group(1)
+        return line.replace(f'"{stamp}"', '"1970-01-01T00:00:00"')
+    key = _KEY_FIELD[table]
+    return re.sub(f'"{key}":"[^"]*"', f'"{key}":null', line, count=1)
 
 
 # ---------------------------------------------------------------- the first slice's API

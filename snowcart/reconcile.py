@@ -14,8 +14,19 @@ import duckdb
 from snowcart.settings import Settings, landing_tables
 from snowcart.stage import LocalStage
 
-# The staging model that consumes each landing table into one row per event.
-EVENT_MODELS = {"orders": ("staging", "stg_shop__orders")}
+# The base staging model that consumes each landing table, and the stream it
+# reads. Base models hold every distinct event (lines of an order or return
+# count once per event), each either valid (stg_*) or quarantined (qrn_*).
+EVENT_MODELS = {
+    "orders": "base_shop__orders",
+    "order_status": "base_shop__order_status_changes",
+    "returns": "base_shop__return_lines",
+    "payments": "base_shop__payments",
+    "inventory": "base_shop__inventory_movements",
+    "customers": "base_shop__customers",
+    "products": "base_shop__products",
+    "web_events": "base_shop__web_events",
+}
 
 
 @dataclass
@@ -29,6 +40,8 @@ class TableCounts:
     rejected: int = 0
     consumed: int = 0
     deduplicated: int = 0
+    valid: int = 0
+    quarantined: int = 0
     duplicates: int = 0
     # False for a landing table no staging model reads yet.
     has_consumer: bool = True
@@ -62,6 +75,11 @@ class TableCounts:
                 f"consumed {self.consumed:,} != staged events {self.deduplicated:,} + duplicates "
                 f"{self.duplicates:,} (difference "
                 f"{self.consumed - self.deduplicated - self.duplicates:+,})"
+            )
+        if self.valid + self.quarantined != self.deduplicated:
+            self.problems.append(
+                f"staged events {self.deduplicated:,} != valid {self.valid:,} + quarantined "
+                f"{self.quarantined:,}"
             )
 
 
@@ -133,9 +151,18 @@ def reconcile(settings: Settings) -> list[TableCounts]:
             ).fetchone()
             counts.has_consumer = table in EVENT_MODELS
             if counts.has_consumer:
-                schema, model = EVENT_MODELS[table]
+                model = EVENT_MODELS[table]
                 # Consumed: landing rows at or before the model's stream offset.
-                counts.consumed, counts.deduplicated, counts.duplicates = con.execute(
+                # Valid and quarantined are counted from the stg_/qrn_ views, so
+                # a row in both or in neither shows up as a mismatch.
+                view = model.removeprefix("base_")
+                (
+                    counts.consumed,
+                    counts.deduplicated,
+                    counts.valid,
+                    counts.quarantined,
+                    counts.duplicates,
+                ) = con.execute(
                     f"""
                     with offset_ as (
                         select offset_loaded_at from ops.stream_offsets
@@ -147,7 +174,9 @@ def reconcile(settings: Settings) -> list[TableCounts]:
                     )
                     select
                         (select count(*) from consumed),
-                        (select count(*) from {schema}.{model}),
+                        (select count(distinct event_id) from staging.{model}),
+                        (select count(distinct event_id) from staging.stg_{view}),
+                        (select count(distinct event_id) from quarantine.qrn_{view}),
                         (select count(*) - count(distinct payload ->> 'event_id') from consumed)
                     """,
                     {"stream": f"{table}__{model}"},

@@ -57,7 +57,7 @@ RESOURCE_MONITOR = "SNOWCART_MONITOR"
 # because Snowflake does not support concurrent EXECUTE DBT PROJECT on one object.
 DBT_PROJECT_PREFIX = "snowcart_dbt"
 DEFAULT_CREDIT_QUOTA = 10
-DEFAULT_STREAM_CONSUMERS = {"orders": ["stg_shop__orders", "stg_shop__order_lines"]}
+DEFAULT_STREAM_CONSUMERS = {"orders": ["base_shop__orders", "base_shop__order_lines"]}
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9!\-_.*()/]*)?$")
@@ -97,7 +97,7 @@ def stream_consumers(project_dir: Path = PROJECT_DIR) -> dict[str, list[str]]:
     """Landing table -> the dbt models that consume it through a stream of their own.
 
     From the dbt var `stream_consumers`; without it, the default slice
-    (orders read by stg_shop__orders and stg_shop__order_lines). Each consumer
+    (orders read by base_shop__orders and base_shop__order_lines). Each consumer
     needs its own stream: consuming a stream in one model's DML advances its
     offset for every reader of that stream."""
     tables = landing_tables(project_dir)

@@ -16,7 +16,7 @@
 {%- endmacro %}
 
 {#- A join clause producing one row per element of a JSON array, each element
-    exposed as <alias>.value. -#}
+    exposed as <alias>.value (its 1-based place: json_array_position(alias)). -#}
 {% macro join_json_array(json_expr, key, alias) -%}
     {{ return(adapter.dispatch('join_json_array', 'snowcart')(json_expr, key, alias)) }}
 {%- endmacro %}
@@ -26,7 +26,20 @@
 {%- endmacro %}
 
 {% macro duckdb__join_json_array(json_expr, key, alias) -%}
-    cross join unnest(json_extract({{ json_expr }}, '$.{{ key }}[*]')) as {{ alias }} (value)
+    cross join unnest(json_extract({{ json_expr }}, '$.{{ key }}[*]'))
+        with ordinality as {{ alias }} (value, position)
+{%- endmacro %}
+
+{% macro json_array_position(alias) -%}
+    {{ return(adapter.dispatch('json_array_position', 'snowcart')(alias)) }}
+{%- endmacro %}
+
+{% macro default__json_array_position(alias) -%}
+    ({{ alias }}.index + 1)
+{%- endmacro %}
+
+{% macro duckdb__json_array_position(alias) -%}
+    {{ alias }}.position
 {%- endmacro %}
 
 {#- Portable type names used by the models (varchar, integer, bigint, double,
@@ -48,4 +61,20 @@
 {% macro duckdb__sql_type(data_type) -%}
     {%- set types = {'money': 'decimal(18, 4)'} -%}
     {{ types.get(data_type, data_type) }}
+{%- endmacro %}
+
+{#- Number of elements of a JSON array field; NULL when it is not an array. -#}
+{% macro json_array_size(json_expr, key) -%}
+    {{ return(adapter.dispatch('json_array_size', 'snowcart')(json_expr, key)) }}
+{%- endmacro %}
+
+{% macro default__json_array_size(json_expr, key) -%}
+    array_size({{ json_expr }}:{{ key }})
+{%- endmacro %}
+
+{% macro duckdb__json_array_size(json_expr, key) -%}
+    case
+        when json_type({{ json_expr }}, '$.{{ key }}') = 'ARRAY'
+            then json_array_length({{ json_expr }}, '$.{{ key }}')
+    end
 {%- endmacro %}

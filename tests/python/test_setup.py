@@ -237,7 +237,7 @@ def test_streams_one_per_table_and_consumer(script):
         for model in models
     }
     assert {" ".join(s.split()) for s in streams} == expected
-    assert "CREATE STREAM IF NOT EXISTS SNOWCART.raw.orders__stg_shop__orders " in " ".join(
+    assert "CREATE STREAM IF NOT EXISTS SNOWCART.raw.orders__base_shop__orders " in " ".join(
         " ".join(s.split()) for s in streams
     )
 
@@ -534,7 +534,7 @@ def project_with_vars(folder, **changes):
 
 def test_stream_consumers_default_and_configured(tmp_path):
     default = project_with_vars(tmp_path / "default", stream_consumers=None)
-    assert stream_consumers(default) == {"orders": ["stg_shop__orders", "stg_shop__order_lines"]}
+    assert stream_consumers(default) == {"orders": ["base_shop__orders", "base_shop__order_lines"]}
 
     configured = project_with_vars(
         tmp_path / "configured",

@@ -1,0 +1,1 @@
+{{ valid_rows('base_shop__inventory_movements') }}

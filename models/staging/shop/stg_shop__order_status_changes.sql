@@ -1,0 +1,1 @@
+{{ valid_rows('base_shop__order_status_changes') }}

@@ -1,0 +1,1 @@
+{{ valid_rows('base_shop__web_events') }}
