@@ -1,0 +1,42 @@
+{#- Calendar helpers whose syntax differs between the engines. -#}
+
+{#- One row (`date_day`) per day from `start_column` to `end_column` inclusive,
+    both read from the one-row relation `bounds`. -#}
+{% macro date_spine(bounds, start_column, end_column) -%}
+    {{ return(adapter.dispatch('date_spine', 'snowcart')(bounds, start_column, end_column)) }}
+{%- endmacro %}
+
+{% macro default__date_spine(bounds, start_column, end_column) -%}
+    {#- GENERATOR needs a constant row count: 100 years of days is the ceiling. -#}
+    select dateadd(day, day_offsets.day_offset, {{ bounds }}.{{ start_column }}) as date_day
+    from {{ bounds }}
+    cross join (
+        select row_number() over (order by seq4()) - 1 as day_offset
+        from table(generator(rowcount => 36525))
+    ) as day_offsets
+    where
+        dateadd(day, day_offsets.day_offset, {{ bounds }}.{{ start_column }})
+        <= {{ bounds }}.{{ end_column }}
+{%- endmacro %}
+
+{% macro duckdb__date_spine(bounds, start_column, end_column) -%}
+    select cast(unnest(generate_series(
+        cast({{ start_column }} as timestamp),
+        cast({{ end_column }} as timestamp),
+        interval 1 day
+    )) as date) as date_day
+    from {{ bounds }}
+{%- endmacro %}
+
+{#- ISO day of week: 1 = Monday … 7 = Sunday. -#}
+{% macro iso_day_of_week(date_expr) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'snowcart')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(date_expr) -%}
+    dayofweekiso({{ date_expr }})
+{%- endmacro %}
+
+{% macro duckdb__iso_day_of_week(date_expr) -%}
+    isodow({{ date_expr }})
+{%- endmacro %}
