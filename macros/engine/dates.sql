@@ -40,3 +40,16 @@
 {% macro duckdb__iso_day_of_week(date_expr) -%}
     isodow({{ date_expr }})
 {%- endmacro %}
+
+{#- Whole days from one timestamp to a later one. -#}
+{% macro datediff_days(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('datediff_days', 'snowcart')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro default__datediff_days(start_expr, end_expr) -%}
+    datediff(day, {{ start_expr }}, {{ end_expr }})
+{%- endmacro %}
+
+{% macro duckdb__datediff_days(start_expr, end_expr) -%}
+    date_diff('day', {{ start_expr }}, {{ end_expr }})
+{%- endmacro %}

@@ -1,3 +1,4 @@
+-- The live view: orders and revenue per minute of order time.
 with
 
 sales as (
@@ -12,7 +13,9 @@ per_minute as (
         sum(quantity) as units_sold,
         cast(sum(gross_revenue) as {{ sql_type('money') }}) as gross_revenue,
         cast(sum(discount_amount) as {{ sql_type('money') }}) as discount_amount,
-        cast(sum(net_revenue) as {{ sql_type('money') }}) as net_revenue
+        cast(sum(booked_revenue) as {{ sql_type('money') }}) as booked_revenue,
+        cast(sum(net_revenue) as {{ sql_type('money') }}) as net_revenue,
+        max(ordered_at) as newest_ordered_at
     from sales
     group by 1
 )

@@ -1,0 +1,41 @@
+-- Revenue, units and margin per product category (the category each product
+-- had when it was sold), ranked.
+with
+
+sales as (
+    select * from {{ ref('fct_sales') }}
+),
+
+products as (
+    select * from {{ ref('dim_products') }}
+),
+
+per_category as (
+    select
+        products.category,
+        count(distinct sales.order_id) as order_count,
+        count(distinct sales.product_id) as product_count,
+        sum(sales.quantity) as units_sold,
+        sum(sales.net_revenue) as net_revenue,
+        sum(sales.cost_amount) as cost_amount,
+        sum(sales.margin_amount) as margin_amount
+    from sales
+    inner join products on sales.product_key = products.product_key
+    group by products.category
+),
+
+ranked as (
+    select
+        category,
+        order_count,
+        product_count,
+        units_sold,
+        cast(net_revenue as {{ sql_type('money') }}) as net_revenue,
+        cast(cost_amount as {{ sql_type('money') }}) as cost_amount,
+        cast(margin_amount as {{ sql_type('money') }}) as margin_amount,
+        round(cast(margin_amount as double) / nullif(net_revenue, 0), 4) as margin_rate,
+        row_number() over (order by net_revenue desc, category) as revenue_rank
+    from per_category
+)
+
+select * from ranked
