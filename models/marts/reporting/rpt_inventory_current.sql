@@ -8,7 +8,7 @@ movements as (
 
 products as (
     select * from {{ ref('dim_products') }}
-    where is_current
+    where is_current and product_id is not null
 ),
 
 as_of as (
@@ -53,7 +53,7 @@ alerts as (
             when average_daily_units_sold > 0
                 then round(greatest(stock_on_hand, 0) / average_daily_units_sold, 1)
         end as days_until_stockout,
-        stock_on_hand <= 0
+        coalesce(stock_on_hand <= 0, false)
         or coalesce(stock_on_hand / nullif(average_daily_units_sold, 0) < 14, false)
             as needs_reorder
     from stock
