@@ -8,7 +8,7 @@
 
 {% macro default__date_spine(bounds, start_column, end_column) -%}
     {#- GENERATOR needs a constant row count: 100 years of days is the ceiling. -#}
-    select dateadd(day, day_offsets.day_offset, {{ bounds }}.{{ start_column }}) as date_day
+    select cast(dateadd(day, day_offsets.day_offset, {{ bounds }}.{{ start_column }}) as date) as date_day
     from {{ bounds }}
     cross join (
         select row_number() over (order by seq4()) - 1 as day_offset

@@ -72,12 +72,12 @@ def test_snowflake_sql_flattens_and_prices_order_lines(tmp_path, fakesnow_port):
     with snowflake.connector.connect(**config.connect_args("analytics")) as con:
         rows = (
             con.cursor()
-            .execute("select order_line_id, net_revenue from analytics.fct_sales")
+            .execute("select order_line_id, booked_revenue from analytics.fct_sales")
             .fetchall()
         )
         mart_net = (
             con.cursor()
-            .execute("select sum(net_revenue) from analytics.rpt_sales_per_minute")
+            .execute("select sum(booked_revenue) from analytics.rpt_sales_per_minute")
             .fetchone()[0]
         )
     assert sorted(row[0] for row in rows) == sorted(

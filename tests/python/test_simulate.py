@@ -28,7 +28,7 @@ def test_simulate_5000_events_populates_the_marts(tmp_path):
     ledger_orders = sum(record["orders"] for record in orders_ledger)
     assert ledger_orders > 100
 
-    sales = query(tmp_path, "select order_line_id, net_revenue from analytics.fct_sales")
+    sales = query(tmp_path, "select order_line_id, booked_revenue from analytics.fct_sales")
     expected_ids = {f"{line['order_id']}-{line['line_number']}" for line in lines}
     assert len(sales) == len(lines)
     assert {row[0] for row in sales} == expected_ids
@@ -38,8 +38,8 @@ def test_simulate_5000_events_populates_the_marts(tmp_path):
         tmp_path,
         """
         select
-            (select sum(net_revenue) from analytics.fct_sales),
-            (select sum(net_revenue) from analytics.rpt_sales_per_minute),
+            (select sum(booked_revenue) from analytics.fct_sales),
+            (select sum(booked_revenue) from analytics.rpt_sales_per_minute),
             (select sum(order_count) from analytics.rpt_sales_per_minute)
         """,
     )

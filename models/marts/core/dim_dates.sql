@@ -1,12 +1,33 @@
--- One row per day from the first day any event happened to the later of the
+-- One row per day from the first day any fact happened to the later of the
 -- last one and today: the calendar grows with the data, no end year.
 with
 
+{%- set event_times = [
+    ('stg_shop__orders', 'ordered_at'),
+    ('stg_shop__order_status_changes', 'status_at'),
+    ('stg_shop__return_lines', 'returned_at'),
+    ('stg_shop__payments', 'paid_at'),
+    ('stg_shop__inventory_movements', 'moved_at'),
+    ('stg_shop__web_events', 'occurred_at'),
+] %}
+
+event_days as (
+    {%- for model, column in event_times %}
+    select
+        min(cast({{ column }} as date)) as first_day,
+        max(cast({{ column }} as date)) as last_day
+    from {{ ref(model) }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
 order_days as (
     select
-        min(cast(ordered_at as date)) as first_day,
-        max(cast(ordered_at as date)) as last_day
-    from {{ ref('stg_shop__orders') }}
+        min(first_day) as first_day,
+        max(last_day) as last_day
+    from event_days
 ),
 
 bounds as (
@@ -23,11 +44,11 @@ days as (
 calendar as (
     select
         date_day,
-        extract(year from date_day) as year_number,
-        extract(quarter from date_day) as quarter_number,
-        extract(month from date_day) as month_number,
-        extract(day from date_day) as day_of_month,
-        {{ iso_day_of_week('date_day') }} as day_of_week,
+        cast(extract(year from date_day) as integer) as year_number,
+        cast(extract(quarter from date_day) as integer) as quarter_number,
+        cast(extract(month from date_day) as integer) as month_number,
+        cast(extract(day from date_day) as integer) as day_of_month,
+        cast({{ iso_day_of_week('date_day') }} as integer) as day_of_week,
         case {{ iso_day_of_week('date_day') }}
             when 1 then 'Monday'
             when 2 then 'Tuesday'

@@ -192,7 +192,7 @@ joined as (
         coalesce(latest_status.order_status, 'placed') as order_status,
         latest_status.status_at,
         cancellations.cancelled_at is not null as is_cancelled,
-        coalesce(returns_per_line.returned_quantity, 0) as returned_quantity,
+        cast(coalesce(returns_per_line.returned_quantity, 0) as integer) as returned_quantity,
         coalesce(returns_per_line.refund_amount, 0) as refund_amount,
         greatest(
             keyed._loaded_at,
@@ -216,10 +216,12 @@ booked as (
         cast(
             quantity * unit_price - coalesce(discount_amount, 0) as {{ sql_type('money') }}
         ) as booked_revenue,
-        case
-            when is_cancelled then 0
-            else greatest(quantity - returned_quantity, 0)
-        end as kept_quantity
+        cast(
+            case
+                when is_cancelled then 0
+                else greatest(quantity - returned_quantity, 0)
+            end as integer
+        ) as kept_quantity
     from joined
 ),
 
@@ -262,15 +264,16 @@ priced as (
             as {{ sql_type('money') }}
         ) as net_revenue,
         cast(unit_cost * kept_quantity as {{ sql_type('money') }}) as cost_amount,
-        ---------- load metadata
-        newest_loaded_at as _loaded_at
+        newest_loaded_at
     from booked
 ),
 
 margins as (
     select
-        *,
-        cast(net_revenue - cost_amount as {{ sql_type('money') }}) as margin_amount
+        * exclude (newest_loaded_at),
+        cast(net_revenue - cost_amount as {{ sql_type('money') }}) as margin_amount,
+        ---------- load metadata
+        newest_loaded_at as _loaded_at
     from priced
 )
 

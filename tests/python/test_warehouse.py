@@ -1,0 +1,233 @@
+"""The dbt warehouse end to end: SCD2 point-in-time keys, late-arriving
+dimensions, quarantine and deduplication against the generator's ledger, and a
+full refresh against the incremental history of the same events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import dbt, simulate
+
+from snowcart.stage import LocalStage
+
+FAULTS = (
+    "--duplicate-rate", ".02", "--malformed-rate", ".01", "--late-rate", ".02",
+    "--schema-drift-rate", ".01", "--out-of-order-rate", ".05", "--invalid-rate", ".02",
+)  # fmt: skip
+
+
+def query(home: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def customer_event(event_id: str, customer_id: str, segment: str, at: datetime, kind="created"):
+    return json.dumps({
+        "event_id": event_id, "event_type": f"customer_{kind}", "event_at": stamp(at),
+        "customer_id": customer_id, "name": f"Name {customer_id}", "email": f"{customer_id}@x.org",
+        "country_code": "DE", "region": "Berlin", "city": "Berlin", "age_group": "25-34",
+        "segment": segment, "signup_at": "2025-01-01T00:00:00", "updated_at": stamp(at),
+    })  # fmt: skip
+
+
+def product_event(event_id: str, product_id: str, cost: float, at: datetime, kind="created"):
+    return json.dumps({
+        "event_id": event_id, "event_type": f"product_{kind}", "event_at": stamp(at),
+        "product_id": product_id, "name": f"Product {product_id}", "category": "home",
+        "unit_cost": cost, "list_price": 20.0, "initial_stock": 100, "updated_at": stamp(at),
+    })  # fmt: skip
+
+
+def order_event(event_id: str, order_id: str, customer_id: str, at: datetime) -> str:
+    return json.dumps({
+        "event_id": event_id, "event_type": "order_placed", "event_at": stamp(at),
+        "order_id": order_id, "customer_id": customer_id, "channel": "web", "currency": "USD",
+        "ship_country": "DE", "ordered_at": stamp(at),
+        "lines": [{"line_number": 1, "product_id": "P1", "quantity": 2, "unit_price": 20.0,
+                   "discount_amount": 0.0}],
+    })  # fmt: skip
+
+
+def deliver(home: Path, batch: int, events: dict[str, list[str]]) -> None:
+    """Stage one batch of hand-written events and run the pipeline until drained."""
+    stage = LocalStage(home / "stage")
+    for table, lines in events.items():
+        stage.write(table, batch, lines)
+    result = simulate("--events", "0", "--home", str(home))
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_each_order_line_points_at_the_version_valid_when_ordered(tmp_path):
+    """C1 changes segment and P1 its cost between C1's two orders; C2's order
+    arrives before C2 does (unknown member), then is corrected."""
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    t0, t1, t2, t3 = (now - timedelta(hours=h) for h in (4, 3, 2, 1))
+    deliver(tmp_path, 1, {
+        "customers": [customer_event("E-C1-1", "C1", "consumer", t0)],
+        "products": [product_event("E-P1-1", "P1", 5.0, t0)],
+        "orders": [order_event("E-O1", "O1", "C1", t1)],
+    })  # fmt: skip
+    deliver(tmp_path, 2, {
+        "customers": [customer_event("E-C1-2", "C1", "small_business", t2, "updated")],
+        "products": [product_event("E-P1-2", "P1", 8.0, t2, "updated")],
+        "orders": [order_event("E-O2", "O2", "C1", t3), order_event("E-O3", "O3", "C2", t3)],
+    })  # fmt: skip
+
+    sql = """
+        select sales.order_id, sales.customer_key, customers.customer_segment,
+               sales.unit_cost, sales.cost_amount
+        from analytics.fct_sales as sales
+        left join analytics.dim_customers as customers using (customer_key)
+        order by sales.order_id
+    """
+    # What the events say, independently of the models: the segment and cost in
+    # force at each order time.
+    o1, o2, o3 = query(tmp_path, sql)
+    assert (o1[2], o1[3], o1[4]) == ("consumer", Decimal("5"), Decimal("10"))
+    assert (o2[2], o2[3], o2[4]) == ("small_business", Decimal("8"), Decimal("16"))
+    assert o1[1] != o2[1]
+    assert o3[1] == "-1"  # C2 has not arrived: the unknown member, not a lost line
+
+    # C2 arrives late, with a version valid before its order.
+    deliver(tmp_path, 3, {"customers": [customer_event("E-C2-1", "C2", "consumer", t0)]})
+    o1_after, o2_after, o3_after = query(tmp_path, sql)
+    assert (o1_after, o2_after) == (o1, o2)
+    assert o3_after[1] not in ("-1", "-2") and o3_after[2] == "consumer"
+    versions = query(
+        tmp_path,
+        "select customer_id, customer_segment, valid_from, valid_to, is_current"
+        " from analytics.dim_customers where customer_id = 'C1' order by valid_from",
+    )
+    assert versions == [
+        ("C1", "consumer", t0, t2, False),
+        ("C1", "small_business", t2, None, True),
+    ]
+
+
+def test_deleted_customer_keeps_history_and_loses_its_current_version(tmp_path):
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    t0, t1 = now - timedelta(hours=2), now - timedelta(hours=1)
+    deliver(tmp_path, 1, {"customers": [customer_event("E-C1-1", "C1", "consumer", t0)]})
+    deleted = json.dumps({
+        "event_id": "E-C1-2", "event_type": "customer_deleted", "event_at": stamp(t1),
+        "customer_id": "C1", "updated_at": stamp(t1),
+    })  # fmt: skip
+    deliver(tmp_path, 2, {"customers": [deleted]})
+    [(segment, valid_to, is_current)] = query(
+        tmp_path,
+        "select customer_segment, valid_to, is_current from analytics.dim_customers"
+        " where customer_id = 'C1'",
+    )
+    assert segment == "consumer" and valid_to is not None and not is_current
+
+
+@pytest.fixture(scope="module")
+def faulty_home(tmp_path_factory) -> Path:
+    """Ten days of history with every fault knob on, loaded in many cycles."""
+    home = tmp_path_factory.mktemp("faulty")
+    args = ("--events", "40000", "--rate", "0.1", "--backfill", "10", *FAULTS)
+    result = simulate(*args, "--home", str(home))
+    assert result.returncode == 0, result.stderr + result.stdout
+    return home
+
+
+def ledger_totals(home: Path) -> dict[str, dict[str, float]]:
+    totals: dict[str, dict[str, float]] = {}
+    for text in (home / "ledger.ndjson").read_text().splitlines():
+        record = json.loads(text)
+        table = totals.setdefault(record["table"], {})
+        for name, value in record.items():
+            if name not in ("batch", "table", "file"):
+                table[name] = table.get(name, 0) + value
+    return totals
+
+
+def test_quarantine_dedup_and_staged_counts_reconcile_with_the_ledger(faulty_home):
+    ledger = ledger_totals(faulty_home)
+    tables = {
+        "orders": "shop__orders",
+        "order_status": "shop__order_status_changes",
+        "payments": "shop__payments",
+        "inventory": "shop__inventory_movements",
+        "customers": "shop__customers",
+        "products": "shop__products",
+        "web_events": "shop__web_events",
+        "returns": "shop__return_lines",
+    }
+    for table, model in tables.items():
+        [(quarantined, valid, raw_rows, raw_distinct)] = query(
+            faulty_home,
+            f"""
+            select
+                (select count(distinct event_id) from quarantine.qrn_{model}),
+                (select count(distinct event_id) from staging.stg_{model}),
+                (select count(*) from raw.{table}),
+                (select count(distinct payload ->> 'event_id') from raw.{table})
+            """,
+        )
+        # The generator's own count of the defects it injected.
+        assert quarantined == ledger[table]["invalid"], table
+        assert raw_rows - raw_distinct == ledger[table]["duplicates"], table
+        assert valid + quarantined == raw_distinct, table
+    assert ledger["returns"]["invalid"] > 0 and ledger["inventory"]["movements"] > 0
+
+    [(orders, lines, booked)] = query(
+        faulty_home,
+        "select count(distinct order_id), count(*), sum(booked_revenue) from analytics.fct_sales",
+    )
+    assert orders == ledger["orders"]["orders"]
+    assert lines == ledger["orders"]["order_lines"]
+    assert round(float(booked), 2) == round(ledger["orders"]["net_revenue"], 2)
+
+    result = simulate("--events", "0", "--home", str(faulty_home))
+    from conftest import run
+
+    reconciled = run([".venv/bin/python", "scripts/reconcile.py", "--home", str(faulty_home)])
+    assert result.returncode == 0 and reconciled.returncode == 0, reconciled.stderr
+
+
+def dump(home: Path) -> dict[str, list[tuple]]:
+    """Every table in analytics, rows sorted, load metadata left out."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        names = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema = 'analytics' order by 1"
+            ).fetchall()
+        ]
+        contents = {}
+        for name in names:
+            columns = [
+                row[0]
+                for row in con.execute(
+                    "select column_name from information_schema.columns"
+                    " where table_schema = 'analytics' and table_name = ? and column_name != '_loaded_at'"
+                    " order by ordinal_position",
+                    [name],
+                ).fetchall()
+            ]
+            select = ", ".join(f'"{column}"' for column in columns)
+            rows = con.execute(f"select {select} from analytics.{name}").fetchall()
+            contents[name] = sorted(rows, key=repr)
+    return contents
+
+
+def test_full_refresh_equals_the_incremental_history(faulty_home):
+    incremental = dump(faulty_home)
+    assert len(incremental["fct_sales"]) > 1000 and len(incremental["rpt_inventory_current"]) > 0
+    result = dbt("build", "--full-refresh", home=faulty_home)
+    assert result.returncode == 0, result.stdout[-3000:]
+    refreshed = dump(faulty_home)
+    assert refreshed.keys() == incremental.keys()
+    for name in incremental:
+        assert refreshed[name] == incremental[name], name
