@@ -2,8 +2,10 @@
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import snowflake.connector
+import sqlglot
 from conftest import dbt, line_net_revenue
 
 from snowcart.backends.snowflake import SnowflakeConfig
@@ -87,3 +89,54 @@ def test_snowflake_sql_flattens_and_prices_order_lines(tmp_path, fakesnow_port):
     assert sum(Decimal(str(row[1])) for row in rows) == expected
     # fakesnow sums NUMBER(18,2) through floating point; Snowflake would not.
     assert round(Decimal(str(mart_net)), 2) == expected
+
+
+def manifest_for(target: str, home: Path, tmp_path: Path, *args: str, **env: str) -> dict:
+    target_path = tmp_path / f"target-{target}"
+    result = dbt("parse", "--target", target, "--target-path", str(target_path), *args,
+                 home=home, **env)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:]
+    return json.loads((target_path / "manifest.json").read_text())
+
+
+def test_marts_grant_select_to_the_reporter_role_on_snowflake_only(tmp_path):
+    snowflake = manifest_for(
+        "fakesnow", tmp_path, tmp_path, SNOWCART_REPORTER_ROLE="ANALYST", FAKESNOW_PORT="1"
+    )
+    duck = manifest_for("dev", tmp_path, tmp_path, SNOWCART_REPORTER_ROLE="ANALYST")
+    marts = [
+        node for node in snowflake["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["schema"] == "analytics"
+    ]  # fmt: skip
+    assert len(marts) > 15
+    assert all(node["config"]["grants"] == {"select": ["ANALYST"]} for node in marts)
+    staging = snowflake["nodes"]["model.snowcart.stg_shop__orders"]
+    assert staging["config"]["grants"] == {}
+    assert duck["nodes"]["model.snowcart.fct_sales"]["config"]["grants"] == {}
+
+
+def test_materialized_view_variant_is_valid_snowflake_sql(tmp_path, fakesnow_port):
+    target_path = tmp_path / "target"
+    result = dbt(
+        "compile", "--target", "fakesnow", "--target-path", str(target_path),
+        "--vars", "{materialized_view_marts: true}", "--select", "rpt_daily_product_sales_mv",
+        home=tmp_path, FAKESNOW_PORT=str(fakesnow_port),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:]
+    compiled = next(target_path.glob("compiled/**/rpt_daily_product_sales_mv.sql")).read_text()
+    statement = sqlglot.parse_one(
+        f"create or replace materialized view analytics.rpt_daily_product_sales_mv as {compiled}",
+        read="snowflake",
+    )
+    assert statement.kind == "VIEW"
+    # Snowflake's rules for materialized views: one table, no joins or windows.
+    assert [table.name.lower() for table in statement.find_all(sqlglot.exp.Table)] == [
+        "rpt_daily_product_sales_mv", "fct_sales",
+    ]  # fmt: skip
+    assert not list(statement.find_all(sqlglot.exp.Join))
+    assert not list(statement.find_all(sqlglot.exp.Window))
+    # Off by default: a plain build does not create it.
+    assert (
+        "model.snowcart.rpt_daily_product_sales_mv"
+        not in manifest_for("fakesnow", tmp_path, tmp_path, FAKESNOW_PORT=str(fakesnow_port))["nodes"]
+    )

@@ -32,6 +32,16 @@ versions as (
     from snapshot
 ),
 
+member_names as (
+    select
+        {{ unknown_member_key() }} as member_key,
+        'Unknown customer' as member_name
+    union all
+    select
+        {{ not_applicable_member_key() }} as member_key,
+        'Guest checkout' as member_name
+),
+
 special_members as (
     select
         member_key as customer_key,
@@ -49,11 +59,7 @@ special_members as (
         true as is_current,
         true as is_first_version,
         cast(null as {{ sql_type('timestamp') }}) as _loaded_at
-    from (
-        select {{ unknown_member_key() }} as member_key, 'Unknown customer' as member_name
-        union all
-        select {{ not_applicable_member_key() }}, 'Guest checkout'
-    ) as members
+    from member_names
 ),
 
 customers as (

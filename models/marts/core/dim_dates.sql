@@ -13,13 +13,13 @@ with
 
 event_days as (
     {%- for model, column in event_times %}
-    select
-        min(cast({{ column }} as date)) as first_day,
-        max(cast({{ column }} as date)) as last_day
-    from {{ ref(model) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            min(cast({{ column }} as date)) as first_day,
+            max(cast({{ column }} as date)) as last_day
+        from {{ ref(model) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 

@@ -34,7 +34,7 @@ ranked as (
         cast(cost_amount as {{ sql_type('money') }}) as cost_amount,
         cast(margin_amount as {{ sql_type('money') }}) as margin_amount,
         round(cast(margin_amount as double) / nullif(net_revenue, 0), 4) as margin_rate,
-        row_number() over (order by net_revenue desc, category) as revenue_rank
+        row_number() over (order by net_revenue desc, category asc) as revenue_rank
     from per_category
 )
 

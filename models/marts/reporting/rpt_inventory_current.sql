@@ -21,7 +21,8 @@ per_product as (
         sum(movements.quantity_delta) as net_movement,
         sum(
             case
-                when movements.movement_type = 'sale'
+                when
+                    movements.movement_type = 'sale'
                     and movements.moved_at > as_of.newest_moved_at - interval '28 days'
                     then movements.quantity_out
                 else 0

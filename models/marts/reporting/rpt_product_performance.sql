@@ -38,7 +38,7 @@ ranked as (
             cast(per_product.margin_amount as double) / nullif(per_product.net_revenue, 0), 4
         ) as margin_rate,
         row_number() over (
-            order by per_product.net_revenue desc, per_product.product_id
+            order by per_product.net_revenue desc, per_product.product_id asc
         ) as revenue_rank
     from per_product
     left join products on per_product.product_id = products.product_id

@@ -38,7 +38,7 @@ ranked as (
             order by
                 recent_orders.order_count_30_days desc,
                 recent_orders.net_revenue_30_days desc,
-                recent_orders.customer_id
+                recent_orders.customer_id asc
         ) as repeat_rank
     from recent_orders
     left join customers on recent_orders.customer_id = customers.customer_id

@@ -83,9 +83,9 @@ lines_in_scope as (
 
 {% else %}
 
-lines_in_scope as (
-    select * from order_lines
-),
+    lines_in_scope as (
+        select * from order_lines
+    ),
 
 {% endif %}
 

@@ -18,13 +18,13 @@ marts as (
         'rpt_monthly_sales_by_category_region',
     ] %}
     {%- for mart in marts %}
-    select
-        '{{ mart }}' as mart,
-        round(coalesce(sum(net_revenue), 0), 2) as net_revenue
-    from {{ ref(mart) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ mart }}' as mart,
+            round(coalesce(sum(net_revenue), 0), 2) as net_revenue
+        from {{ ref(mart) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 )
 

@@ -23,19 +23,19 @@ current_products as (
 existing_customers as (
     select
         'customer' as dimension,
-        existing.customer_id as natural_key,
+        existing_customer.customer_id as natural_key,
         coalesce(current_customers.current_versions, 0) as current_versions
-    from {{ ref('int_customers_current') }} as existing
-    left join current_customers on existing.customer_id = current_customers.natural_key
+    from {{ ref('int_customers_current') }} as existing_customer
+    left join current_customers on existing_customer.customer_id = current_customers.natural_key
 ),
 
 existing_products as (
     select
         'product' as dimension,
-        existing.product_id as natural_key,
+        existing_product.product_id as natural_key,
         coalesce(current_products.current_versions, 0) as current_versions
-    from {{ ref('int_products_current') }} as existing
-    left join current_products on existing.product_id = current_products.natural_key
+    from {{ ref('int_products_current') }} as existing_product
+    left join current_products on existing_product.product_id = current_products.natural_key
 ),
 
 checked as (

@@ -39,7 +39,8 @@ validated as (
     select
         *,
         case
-            when event_type is null
+            when
+                event_type is null
                 or event_type not in ('customer_created', 'customer_updated', 'customer_deleted')
                 then 'unknown_event_type'
             when customer_id is null then 'missing_customer_id'

@@ -35,10 +35,11 @@ validated as (
     select
         *,
         case
-            when event_type is distinct from 'inventory_movement' then 'unknown_event_type'
+            when coalesce(event_type, '') != 'inventory_movement' then 'unknown_event_type'
             when movement_id is null then 'missing_movement_id'
             when product_id is null then 'missing_product_id'
-            when movement_type is null
+            when
+                movement_type is null
                 or movement_type not in ('restock', 'sale', 'return', 'adjustment')
                 then 'unknown_movement_type'
             when quantity_delta is null then 'missing_quantity_delta'

@@ -54,7 +54,7 @@ with_keys as (
         order_id || '-' || cast(line_number as varchar) as order_line_id,
         *,
         case
-            when event_type is distinct from 'order_placed' then 'unknown_event_type'
+            when coalesce(event_type, '') != 'order_placed' then 'unknown_event_type'
             when order_id is null then 'missing_order_id'
             when line_number is null then 'missing_line_number'
             when product_id is null then 'missing_product_id'

@@ -32,9 +32,10 @@ validated as (
     select
         *,
         case
-            when event_type is distinct from 'order_status_changed' then 'unknown_event_type'
+            when coalesce(event_type, '') != 'order_status_changed' then 'unknown_event_type'
             when order_id is null then 'missing_order_id'
-            when order_status is null
+            when
+                order_status is null
                 or order_status not in ('paid', 'shipped', 'delivered', 'cancelled', 'returned')
                 then 'unknown_order_status'
             when status_at is null then 'missing_status_at'

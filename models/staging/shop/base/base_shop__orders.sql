@@ -37,7 +37,7 @@ validated as (
     select
         *,
         case
-            when event_type is distinct from 'order_placed' then 'unknown_event_type'
+            when coalesce(event_type, '') != 'order_placed' then 'unknown_event_type'
             when order_id is null then 'missing_order_id'
             when ordered_at is null then 'missing_ordered_at'
             when {{ is_impossible_timestamp('ordered_at') }} then 'impossible_ordered_at'

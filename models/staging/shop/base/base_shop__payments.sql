@@ -36,7 +36,8 @@ validated as (
     select
         *,
         case
-            when event_type is null
+            when
+                event_type is null
                 or event_type not in ('payment_authorized', 'payment_failed', 'payment_refunded')
                 then 'unknown_event_type'
             when payment_id is null then 'missing_payment_id'

@@ -37,7 +37,8 @@ validated as (
     select
         *,
         case
-            when event_type is null
+            when
+                event_type is null
                 or event_type not in ('product_created', 'product_updated', 'product_deleted')
                 then 'unknown_event_type'
             when product_id is null then 'missing_product_id'

@@ -59,7 +59,7 @@ with_keys as (
         return_id || '-' || cast(line_number as varchar) as return_line_id,
         *,
         case
-            when event_type is distinct from 'order_returned' then 'unknown_event_type'
+            when coalesce(event_type, '') != 'order_returned' then 'unknown_event_type'
             when return_id is null then 'missing_return_id'
             when line_number is null then 'missing_line_number'
             when product_id is null then 'missing_product_id'

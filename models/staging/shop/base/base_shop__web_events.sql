@@ -34,7 +34,8 @@ validated as (
     select
         *,
         case
-            when event_type is null
+            when
+                event_type is null
                 or event_type not in ('page_view', 'add_to_cart', 'checkout', 'purchase')
                 then 'unknown_event_type'
             when session_id is null then 'missing_session_id'
