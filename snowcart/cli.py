@@ -175,7 +175,8 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
         print(
             f"snowcart: done: {report.events_emitted:,} events produced, "
             f"{report.loaded.files:,} files / {report.loaded.rows_loaded:,} rows loaded, "
-            f"{report.loaded.rows_rejected:,} lines rejected, {report.builds} dbt builds",
+            f"{report.loaded.rows_rejected:,} lines rejected, {report.builds} dbt builds, "
+            f"{report.mart_refreshes} mart refreshes",
             flush=True,
         )
         for key, value in report.totals.items():
@@ -226,6 +227,60 @@ def run_guarded(main: Callable[[threading.Event], int]) -> int:
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def pipeline_main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(
+        prog="pipeline.py",
+        description=(
+            "Run the real-time loop alone, for a producer writing the stage elsewhere: load new "
+            "stage files, transform what the streams hold, refresh the marts as their target_lag "
+            "falls due, publish them to the serving layer. Until Ctrl-C (then drain) or, with "
+            "--drain, until everything staged is loaded and built."
+        ),
+    )
+    parser.add_argument(
+        "--target",
+        choices=["dev", "snowflake"],
+        default=None,
+        help="default: $SNOWCART_TARGET or dev",
+    )
+    parser.add_argument("--home", default=None, help="as for simulate.py")
+    parser.add_argument(
+        "--drain", action="store_true", help="load and build what is staged, then exit"
+    )
+    args = parser.parse_args(argv)
+    return run_guarded(lambda stop: _pipeline(args, stop))
+
+
+def _pipeline(args: argparse.Namespace, stop: threading.Event) -> int:
+    from snowcart.backends import open_warehouse
+    from snowcart.pipeline import Pipeline
+    from snowcart.settings import Settings
+    from snowcart.status import StatusBoard
+
+    settings = Settings.resolve(args.target, args.home)
+    warehouse = open_warehouse(settings)
+    try:
+        print(f"snowcart: target={settings.target} home={settings.home}", flush=True)
+        if settings.target == "dev":
+            print(f"snowcart: serving layer (read-only): {settings.serving_path}", flush=True)
+        warehouse.setup()
+        with StatusBoard("snowcart pipeline") as status:
+            pipeline = Pipeline(warehouse, status)
+            if args.drain:
+                pipeline.drain(None)
+                report = pipeline.report
+            else:
+                report = pipeline.serve(stop)
+        print(
+            f"snowcart: done: {report.loaded.files:,} files / {report.loaded.rows_loaded:,} rows "
+            f"loaded, {report.builds} transforms, {report.mart_refreshes} mart refreshes",
+            flush=True,
+        )
+        return 0
+    finally:
+        warehouse.close()
 
 
 def reconcile_main(argv: Sequence[str] | None = None) -> int:

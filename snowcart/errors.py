@@ -11,3 +11,8 @@ class ConfigError(SnowcartError):
 
 class BuildError(SnowcartError):
     """A dbt invocation failed; the message names the failing nodes."""
+
+    def __init__(self, message: str, failed_nodes: list[str] | None = None) -> None:
+        super().__init__(message)
+        # unique_ids of the nodes that failed (empty: the invocation itself failed).
+        self.failed_nodes = failed_nodes or []

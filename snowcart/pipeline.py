@@ -1,6 +1,6 @@
-"""The simulation: a producer thread feeding the stage, and a loop that loads new
-files and rebuilds the models, until the producer is done and everything staged
-has been loaded and transformed."""
+"""The real-time loop: a producer thread feeding the stage, and the scheduler
+loading new files and refreshing the models and marts, until the producer is
+done and everything staged has been loaded, transformed and published."""
 
 from __future__ import annotations
 
@@ -10,9 +10,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from snowcart.backends import LoadReport, Warehouse
-from snowcart.errors import BuildError
+from snowcart.errors import BuildError, ConfigError
 from snowcart.producer import Producer
+from snowcart.scheduler import Mart, Scheduler
 from snowcart.status import StatusBoard
+
+# How often the pipeline's data tests run while streaming (all run at the end).
+TEST_EVERY_S = 120.0
+UNITS_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def lag_seconds(target_lag: str | None) -> float:
+    """Seconds in a Snowflake target_lag ('30 seconds', '1 minute'); 'downstream'
+    (refresh when the inputs change) is 0."""
+    text = str(target_lag or "").strip().lower()
+    if text == "downstream":
+        return 0.0
+    parts = text.split()
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].rstrip("s") in UNITS_S:
+        return float(int(parts[0]) * UNITS_S[parts[1].rstrip("s")])
+    raise ConfigError(f"target_lag {target_lag!r} is not '<n> seconds|minutes|hours|days'")
 
 
 @dataclass
@@ -21,48 +38,64 @@ class RunReport:
     loaded: LoadReport = field(default_factory=LoadReport)
     builds: int = 0
     failed_builds: int = 0
+    mart_refreshes: int = 0
     last_error: str | None = None
     totals: dict[str, float] = field(default_factory=dict)
 
 
 class Pipeline:
-    """Load → transform cycles over one warehouse; one build at a time."""
+    """Load → transform → refresh cycles over one warehouse; one dbt run at a time."""
 
-    def __init__(self, warehouse: Warehouse, status: StatusBoard) -> None:
+    def __init__(
+        self, warehouse: Warehouse, status: StatusBoard, test_every_s: float = TEST_EVERY_S
+    ) -> None:
         self.warehouse = warehouse
         self.status = status
         self.report = RunReport()
-        # The marts lag the landing tables until a build succeeds.
-        self._needs_build = True
+        self.test_every_s = test_every_s
+        self.scheduler: Scheduler | None = None
+        self._started = time.monotonic()
+        self._last_detail = 0.0
+
+    def start(self) -> Scheduler:
+        """A full build (models, snapshots, tests), then the scheduler takes over."""
+        self.status.update(state="initial build")
+        try:
+            self.warehouse.build()
+            self.report.builds += 1
+        except BuildError as error:
+            # The scheduler retries the models that failed; loading goes on.
+            self.report.failed_builds += 1
+            self.report.last_error = str(error)
+            self.status.update(**{"last error": str(error)[:160]})
+        marts = [
+            Mart(name, lag_seconds(lag))
+            for name, lag in sorted(self.warehouse.dbt.dynamic_tables().items())
+        ]
+        self.scheduler = Scheduler(self.warehouse, marts, test_every_s=self.test_every_s)
+        return self.scheduler
 
     def cycle(self) -> LoadReport:
-        loaded = self.warehouse.ingest()
-        self.report.loaded += loaded
-        if loaded.files:
-            self._needs_build = True
-        if self._needs_build:
-            started = time.monotonic()
-            try:
-                self.warehouse.build()
-                self._needs_build = False
-                self.report.builds += 1
-                self.status.update(**{"last build (s)": round(time.monotonic() - started, 2)})
-            except BuildError as error:
-                # Rows stay loaded; the next cycle's build picks them up again.
-                self.report.failed_builds += 1
-                self.report.last_error = str(error)
-                self.status.update(**{"last build error": str(error)[:120]})
-        return loaded
+        scheduler = self.scheduler or self.start()
+        cycle = scheduler.cycle()
+        self.report.loaded += cycle.loaded
+        self.report.builds += int(cycle.transformed)
+        self.report.mart_refreshes += int(bool(cycle.marts_refreshed))
+        failing = [job for job in scheduler.jobs if job.last_error]
+        self.report.failed_builds = sum(job.failures for job in scheduler.jobs)
+        if failing:
+            self.report.last_error = failing[0].last_error
+        return cycle.loaded
 
     def run(
         self,
         producer: Producer | None,
         produce: Callable[[threading.Event], None] | None,
         stop: threading.Event,
-        poll_s: float = 0.5,
+        poll_s: float = 0.2,
     ) -> RunReport:
         """Run `produce` (it feeds the stage through `producer`) in a thread until
-        it returns or `stop` is set, loading and building meanwhile; then drain."""
+        it returns or `stop` is set, cycling meanwhile; then drain."""
         thread = None
         producer_error: list[BaseException] = []
         if produce is not None:
@@ -75,48 +108,81 @@ class Pipeline:
 
             thread = threading.Thread(target=produce_guarded, name="producer", daemon=True)
             thread.start()
-        started = time.monotonic()
+        self._started = time.monotonic()
         while thread is not None and thread.is_alive():
             self.cycle()
-            self._show(producer, started)
+            self._show(producer)
             stop.wait(poll_s)
-        self.drain(producer, started)
+        self.drain(producer)
         if producer_error:
             raise producer_error[0]
         return self.report
 
-    def drain(self, producer: Producer | None, started: float) -> None:
-        """Load and transform until nothing staged is left, then a final build."""
+    def serve(self, stop: threading.Event, poll_s: float = 0.2) -> RunReport:
+        """Cycle until `stop` (a producer runs elsewhere), then drain."""
+        self._started = time.monotonic()
+        while not stop.is_set():
+            self.cycle()
+            self._show(None)
+            stop.wait(poll_s)
+        self.drain(None)
+        return self.report
+
+    def drain(self, producer: Producer | None) -> None:
+        """Load everything staged, then a full build with every test (a failure
+        here is fatal: the marts must reflect everything loaded), and publish."""
         self.status.update(state="draining")
+        scheduler = self.scheduler or self.start()
         while True:
-            loaded = self.cycle()
-            self._show(producer, started)
-            if not loaded.files and self.warehouse.pending_files() == 0:
+            self.cycle()
+            self._show(producer)
+            if self.warehouse.pending_files() == 0 and not self.warehouse.consumers_with_data():
                 break
-        if self._needs_build:
-            # The marts must reflect everything loaded: a failure here is fatal.
-            self.warehouse.build()
-            self._needs_build = False
-            self.report.builds += 1
+        self.warehouse.build()
+        self.report.builds += 1
+        self.warehouse.publish([mart.name for mart in scheduler.marts])
         self.report.totals = self.warehouse.totals()
         self.status.update(
             state="done", **{key: value for key, value in self.report.totals.items()}
         )
 
-    def _show(self, producer: Producer | None, started: float) -> None:
-        elapsed = max(time.monotonic() - started, 1e-9)
+    def _show(self, producer: Producer | None) -> None:
+        now = time.monotonic()
+        elapsed = max(now - self._started, 1e-9)
         emitted = producer.events_emitted if producer else 0
         self.report.events_emitted = emitted
-        self.status.update(
-            state="streaming",
-            **{
-                "elapsed (s)": round(elapsed, 1),
-                "events produced": emitted,
-                "events/s": round(emitted / elapsed, 1),
-                "files loaded": self.report.loaded.files,
-                "rows loaded": self.report.loaded.rows_loaded,
-                "lines rejected": self.report.loaded.rows_rejected,
-                "dbt builds": self.report.builds,
-                "failed builds": self.report.failed_builds,
-            },
-        )
+        fields: dict[str, object] = {
+            "state": "streaming",
+            "elapsed (s)": round(elapsed, 1),
+            "events produced": emitted,
+            "events/s produced": round(emitted / elapsed, 1),
+            "rows loaded": self.report.loaded.rows_loaded,
+            "rows/s loaded": round(self.report.loaded.rows_loaded / elapsed, 1),
+            "lines rejected (load errors)": self.report.loaded.rows_rejected,
+            "transforms / mart refreshes": f"{self.report.builds} / {self.report.mart_refreshes}",
+        }
+        scheduler = self.scheduler
+        if scheduler is not None:
+            ages = [age for age in scheduler.mart_ages().values() if age is not None]
+            if ages:
+                fields["marts refreshed (s ago, newest/oldest)"] = f"{min(ages)} / {max(ages)}"
+            for job in scheduler.jobs:
+                if job.last_error:
+                    fields[f"{job.name} failing (retry in s)"] = (
+                        f"{max(job.retry_at - now, 0):.0f}: {job.last_error[:100]}"
+                    )
+                else:
+                    fields.pop(f"{job.name} failing (retry in s)", None)
+                    self.status.fields.pop(f"{job.name} failing (retry in s)", None)
+        # Counting backlogs and quarantine scans tables: every few seconds only.
+        if now - self._last_detail >= 3.0:
+            self._last_detail = now
+            fields["stage backlog (files)"] = self.warehouse.pending_files()
+            backlog = self.warehouse.stream_backlog()
+            fields["stream backlog (rows)"] = "n/a" if backlog is None else backlog
+            quarantined = self.warehouse.quarantined()
+            fields["quarantined rows"] = "n/a" if quarantined is None else quarantined
+            lag = self.warehouse.freshness_lag_s()
+            if lag is not None:
+                fields["rpt_sales_per_minute lag (s)"] = round(lag, 1)
+        self.status.update(**fields)

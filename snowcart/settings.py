@@ -50,6 +50,11 @@ class Settings:
         return self.home / "warehouse.duckdb"
 
     @property
+    def serving_path(self) -> Path:
+        """The published, read-only copy of the marts readers open."""
+        return self.home / "serving.duckdb"
+
+    @property
     def stage_dir(self) -> Path:
         return self.home / "stage"
 
@@ -82,3 +87,11 @@ def landing_tables(project_dir: Path = PROJECT_DIR) -> list[str]:
 
 def raw_schema(project_dir: Path = PROJECT_DIR) -> str:
     return str(project_vars(project_dir)["raw_schema"])
+
+
+def stream_consumers(project_dir: Path = PROJECT_DIR) -> dict[str, list[str]]:
+    """Landing table -> the models reading it through a stream (dbt var)."""
+    return {
+        table: list(models)
+        for table, models in (project_vars(project_dir).get("stream_consumers") or {}).items()
+    }

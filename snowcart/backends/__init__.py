@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from snowcart.settings import Settings
+from snowcart.transform import Dbt
 
 
 @dataclass
@@ -46,6 +47,33 @@ class Warehouse(Protocol):
 
     def totals(self) -> dict[str, float]:
         """Headline numbers of the marts, for the run summary."""
+
+    # ---- for the scheduler (snowcart/scheduler.py) and the live status
+
+    dbt: Dbt
+    # True when the engine refreshes the dynamic-table marts itself (Snowflake).
+    refreshes_marts_itself: bool
+
+    def consumers_with_data(self) -> list[str]:
+        """Stream-consuming models that have unconsumed rows."""
+
+    def stream_backlog(self) -> int | None:
+        """Unconsumed rows over every stream (None: the engine cannot count them)."""
+
+    def record_refresh(
+        self, job: str, started_at: float, duration_s: float, status: str, rows: int,
+        error: str | None,
+    ) -> None:  # fmt: skip
+        """Log one scheduler job run (ops.refresh_log)."""
+
+    def publish(self, marts: list[str]) -> None:
+        """Make the refreshed marts visible to readers (the serving layer)."""
+
+    def quarantined(self) -> int | None:
+        """Rows held in quarantine."""
+
+    def freshness_lag_s(self) -> float | None:
+        """Seconds from the newest order visible in the live mart to now."""
 
     def close(self) -> None: ...
 

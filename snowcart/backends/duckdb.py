@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import duckdb
 
+from snowcart import serving
 from snowcart.backends import LoadReport
 from snowcart.pipe import EmbeddedPipe, create_load_metadata
-from snowcart.settings import Settings, landing_tables, raw_schema
+from snowcart.settings import Settings, landing_tables, raw_schema, stream_consumers
 from snowcart.stage import LocalStage
+from snowcart.streams import EmbeddedStreams
 from snowcart.transform import Dbt
+
+REFRESH_LOG_DDL = """
+    create table if not exists ops.refresh_log (
+        started_at timestamp not null,
+        job varchar not null,
+        status varchar not null,
+        duration_s double not null,
+        rows_processed bigint not null,
+        newest_event_at timestamp,
+        lag_s double,
+        error varchar
+    )
+"""
+MART_FRESHNESS_DDL = """
+    create table if not exists ops.mart_freshness (
+        mart varchar primary key,
+        published_at timestamp not null,
+        newest_event_at timestamp,
+        lag_s double
+    )
+"""
 
 
 class DuckDBWarehouse:
+    # The scheduler refreshes the dynamic-table marts (Snowflake does it itself).
+    refreshes_marts_itself = False
+
     def __init__(self, settings: Settings, dbt: Dbt | None = None) -> None:
         self.settings = settings
         self.dbt = dbt or Dbt(settings)
@@ -37,6 +65,87 @@ class DuckDBWarehouse:
     def setup(self) -> None:
         self.dbt.run_operation("create_landing_tables")
         create_load_metadata(self.con)
+        self.con.execute(REFRESH_LOG_DDL)
+        self.con.execute(MART_FRESHNESS_DDL)
+
+    def consumers_with_data(self) -> list[str]:
+        """Stream-consuming models with unconsumed rows (SYSTEM$STREAM_HAS_DATA)."""
+        streams = EmbeddedStreams(self.con, raw_schema(self.settings.project_dir))
+        return [
+            model
+            for table, models in stream_consumers(self.settings.project_dir).items()
+            for model in models
+            if streams.has_data(table, model)
+        ]
+
+    def stream_backlog(self) -> int:
+        """Rows the stream consumers have not read yet, over all streams."""
+        streams = EmbeddedStreams(self.con, raw_schema(self.settings.project_dir))
+        return sum(
+            streams.backlog(table, model)
+            for table, models in stream_consumers(self.settings.project_dir).items()
+            for model in models
+        )
+
+    def newest_sale_at(self) -> datetime | None:
+        (newest,) = self.con.execute("select max(ordered_at) from analytics.fct_sales").fetchone()
+        return newest
+
+    def freshness_lag_s(self) -> float | None:
+        """Seconds from the newest order in the live mart to now."""
+        (newest,) = self.con.execute(
+            "select max(newest_ordered_at) from analytics.rpt_sales_per_minute"
+        ).fetchone()
+        if newest is None:
+            return None
+        return (datetime.now(UTC).replace(tzinfo=None) - newest).total_seconds()
+
+    def record_refresh(
+        self, job: str, started_at: float, duration_s: float, status: str, rows: int,
+        error: str | None,
+    ) -> None:  # fmt: skip
+        newest = self.newest_sale_at() if status == "success" else None
+        started = datetime.fromtimestamp(started_at, UTC).replace(tzinfo=None)
+        lag = (started - newest).total_seconds() + duration_s if newest else None
+        self.con.execute(
+            "insert into ops.refresh_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [started, job, status, duration_s, rows, newest, lag, error],
+        )
+
+    def publish(self, marts: list[str]) -> None:
+        """Publish the marts (and freshness) to the serving file, atomically."""
+        existing = {
+            name
+            for (name,) in self.con.execute(
+                "select table_name from information_schema.tables where table_schema = 'analytics'"
+            ).fetchall()
+        }
+        marts = [mart for mart in marts if mart in existing]  # a mart never built yet
+        now = datetime.now(UTC).replace(tzinfo=None)
+        newest = self.newest_sale_at()
+        lag = (now - newest).total_seconds() if newest else None
+        self.con.executemany(
+            "insert or replace into ops.mart_freshness values (?, ?, ?, ?)",
+            [[mart, now, newest, lag] for mart in marts],
+        )
+        tables = [("analytics", mart) for mart in marts]
+        tables += [("analytics", dim) for dim in ("dim_dates", "dim_geography")]
+        tables += [("ops", table) for table in serving.OPS_TABLES]
+        serving.publish(self.con, self.settings.serving_path, tables)
+
+    def quarantined(self) -> int:
+        """Rows held in quarantine, over every qrn_* view."""
+        views = [
+            name
+            for (name,) in self.con.execute(
+                "select table_name from information_schema.tables where table_schema = 'quarantine'"
+            ).fetchall()
+        ]
+        if not views:
+            return 0
+        union = " union all ".join(f'select count(*) as n from quarantine."{v}"' for v in views)
+        (rows,) = self.con.execute(f"select sum(n) from ({union})").fetchone()
+        return int(rows or 0)
 
     def ingest(self) -> LoadReport:
         return self._pipe().load()

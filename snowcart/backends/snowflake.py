@@ -10,7 +10,7 @@ from pathlib import Path
 
 from snowcart.backends import LoadReport
 from snowcart.errors import ConfigError
-from snowcart.settings import Settings, landing_tables, raw_schema
+from snowcart.settings import Settings, landing_tables, raw_schema, stream_consumers
 from snowcart.stage import LocalStage, StagedFile
 from snowcart.transform import Dbt
 
@@ -135,6 +135,10 @@ def refresh_pipe_sql(raw: str, table: str) -> str:
 
 
 class SnowflakeWarehouse:
+    # Dynamic tables refresh inside Snowflake on their own target_lag; the
+    # scheduler only runs the incremental models and snapshots.
+    refreshes_marts_itself = True
+
     def __init__(self, settings: Settings, config: SnowflakeConfig | None = None) -> None:
         self.settings = settings
         if config is None and settings.target == "fakesnow":
@@ -221,6 +225,36 @@ class SnowflakeWarehouse:
 
     def pending_files(self) -> int:
         return len(self._pending())
+
+    def consumers_with_data(self) -> list[str]:
+        """Stream-consuming models whose stream has data (SYSTEM$STREAM_HAS_DATA)."""
+        consumers = stream_consumers(self.settings.project_dir)
+        if not consumers:
+            return []
+        pairs = [(table, model) for table, models in consumers.items() for model in models]
+        checks = ", ".join(
+            f"system$stream_has_data('{self.config.database}.{self.raw}.{table}__{model}')"
+            for table, model in pairs
+        )
+        row = self.con.cursor().execute(f"select {checks}").fetchone()
+        return [model for (_, model), has_data in zip(pairs, row, strict=True) if has_data]
+
+    def stream_backlog(self) -> int | None:
+        return None  # Snowflake does not count a stream's rows without reading it
+
+    def record_refresh(self, job, started_at, duration_s, status, rows, error) -> None:
+        # Snowflake keeps its own: INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY
+        # and QUERY_HISTORY; the scheduler's status shows each job's outcome.
+        pass
+
+    def publish(self, marts: list[str]) -> None:
+        pass  # readers query the dynamic tables in Snowflake directly
+
+    def quarantined(self) -> int | None:
+        return None
+
+    def freshness_lag_s(self) -> float | None:
+        return None
 
     def totals(self) -> dict[str, float]:
         # The loader may not read the marts (least privilege): ask as the reporter.

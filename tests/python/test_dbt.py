@@ -138,5 +138,7 @@ def test_materialized_view_variant_is_valid_snowflake_sql(tmp_path, fakesnow_por
     # Off by default: a plain build does not create it.
     assert (
         "model.snowcart.rpt_daily_product_sales_mv"
-        not in manifest_for("fakesnow", tmp_path, tmp_path, FAKESNOW_PORT=str(fakesnow_port))["nodes"]
+        not in manifest_for("fakesnow", tmp_path, tmp_path, FAKESNOW_PORT=str(fakesnow_port))[
+            "nodes"
+        ]
     )

@@ -5,6 +5,7 @@ full refresh against the incremental history of the same events."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -232,3 +233,17 @@ def test_full_refresh_equals_the_incremental_history(faulty_home):
     assert refreshed.keys() == incremental.keys()
     for name in incremental:
         assert refreshed[name] == incremental[name], name
+
+
+def test_source_freshness_warns_then_errors_as_loads_age(faulty_home, tmp_path):
+    fresh = dbt("source", "freshness", home=faulty_home)
+    assert fresh.returncode == 0, fresh.stdout[-2000:]
+    assert "ERROR STALE" not in fresh.stdout
+
+    # The same warehouse, with the orders landing table's last load 2 hours ago.
+    shutil.copy(faulty_home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("update raw.orders set _loaded_at = _loaded_at - interval 1 day")
+    stale = dbt("source", "freshness", "--select", "source:shop.orders", home=tmp_path)
+    assert stale.returncode == 1
+    assert "ERROR STALE" in stale.stdout and "freshness of shop.orders" in stale.stdout
