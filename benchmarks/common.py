@@ -25,9 +25,11 @@ class Figure:
     unit: str
     values: list[float]
     target: str = ""
-    # The median must be >= threshold to PASS (None: no target applies).
+    # The median must be >= threshold to PASS (None: no target applies); with
+    # lower_is_better, <= threshold (latencies).
     threshold: float | None = None
     digits: int = 0
+    lower_is_better: bool = False
 
     @property
     def min(self) -> float:
@@ -45,6 +47,8 @@ class Figure:
     def verdict(self) -> str:
         if self.threshold is None:
             return ""
+        if self.lower_is_better:
+            return "PASS" if self.median <= self.threshold else "MISS"
         return "PASS" if self.median >= self.threshold else "MISS"
 
     def fmt(self, value: float) -> str:

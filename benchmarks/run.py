@@ -19,7 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_e2e, bench_generator, bench_ingest  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_e2e,
+    bench_freshness,
+    bench_generator,
+    bench_ingest,
+)
 from benchmarks.common import PROJECT_DIR, Section, isolate_dbt, log, scratch_dir  # noqa: E402
 from benchmarks.machine import LoadWatch, machine_facts  # noqa: E402
 from benchmarks.report import RunInfo, markdown, print_console  # noqa: E402
@@ -32,12 +37,14 @@ class Plan:
     generator: bench_generator.GeneratorConfig
     ingest: bench_ingest.IngestConfig
     e2e: bench_e2e.EndToEndConfig
+    freshness: bench_freshness.FreshnessConfig
 
     def with_runs(self, runs: int) -> Plan:
         return Plan(
             replace(self.generator, runs=runs),
             replace(self.ingest, runs=runs),
             replace(self.e2e, runs=runs),
+            replace(self.freshness, runs=runs),
         )
 
 
@@ -45,11 +52,13 @@ FULL = Plan(
     generator=bench_generator.GeneratorConfig(batches=10, events_per_batch=20_000, runs=5),
     ingest=bench_ingest.IngestConfig(batches=10, events_per_batch=20_000, runs=5, row_events=5_000),
     e2e=bench_e2e.EndToEndConfig(events=200_000, runs=3),
+    freshness=bench_freshness.FreshnessConfig(rates=(1_000, 10_000, 50_000), seconds=120, runs=3),
 )
 QUICK = Plan(
     generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=10_000, runs=3),
     ingest=bench_ingest.IngestConfig(batches=4, events_per_batch=10_000, runs=3, row_events=500),
     e2e=bench_e2e.EndToEndConfig(events=10_000, runs=3),
+    freshness=bench_freshness.FreshnessConfig(rates=(1_000,), seconds=10, runs=3),
 )
 
 
@@ -107,14 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     sections: list[Section] = []
     with scratch_dir("run") as workdir:
         isolate_dbt(workdir)
-        log("1/3 generator")
+        log("1/4 generator")
         sections.append(watched(lambda: bench_generator.run(plan.generator)))
-        log("2/3 ingest stage → raw")
+        log("2/4 ingest stage → raw")
         sections.append(watched(lambda: bench_ingest.run(plan.ingest, workdir)))
-        log("3/3 end-to-end slice")
+        log("3/4 end-to-end slice")
         sections.append(watched(lambda: bench_e2e.run(plan.e2e, workdir)))
+        log("4/4 freshness")
+        sections.append(watched(lambda: bench_freshness.run(plan.freshness, workdir)))
     watch.stop()
-    runs = sorted({plan.generator.runs, plan.ingest.runs, plan.e2e.runs})
+    runs = sorted({plan.generator.runs, plan.ingest.runs, plan.e2e.runs, plan.freshness.runs})
     info = RunInfo(
         command=command_line(sys.argv[1:] if argv is None else argv),
         make_target=make_target(sys.argv[1:] if argv is None else argv),

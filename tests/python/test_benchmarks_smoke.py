@@ -15,6 +15,7 @@ SECTIONS = [
     "## 1. Generator",
     "## 2. Ingest stage → raw",
     "## 3. End-to-end slice",
+    "## 4. Freshness (event → serving layer)",
     "## Profiles",
 ]
 NUMBER = r"\d[\d,]*(?:\.\d+)?"

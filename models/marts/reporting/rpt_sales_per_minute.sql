@@ -1,3 +1,9 @@
+{{
+    config(
+        target_lag=('1 minute' if target.type == 'snowflake' else '1 second'),
+    )
+}}
+
 -- The live view: orders and revenue per minute of order time.
 with
 
