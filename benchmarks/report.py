@@ -13,11 +13,6 @@ HEADINGS = ("## Environment", "## Targets (DESIGN.md §5)", "## Profiles")
 # nobody mistakes silence for a pass.
 NOT_MEASURED = [
     (
-        "Incremental refresh of `fct_sales`, same delta, 10M vs 1M rows of history",
-        "≤ 1.5×",
-        "not measured by `make bench`",
-    ),
-    (
         "Crash (kill -9) at a random point, then restart",
         "0 events lost, 0 duplicated",
         "a correctness check, not a figure: `tests/python/test_crash.py`, `make soak`",

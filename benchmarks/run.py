@@ -24,6 +24,7 @@ from benchmarks import (  # noqa: E402
     bench_freshness,
     bench_generator,
     bench_ingest,
+    bench_scaling,
 )
 from benchmarks.common import PROJECT_DIR, Section, isolate_dbt, log, scratch_dir  # noqa: E402
 from benchmarks.machine import LoadWatch, machine_facts  # noqa: E402
@@ -38,6 +39,7 @@ class Plan:
     ingest: bench_ingest.IngestConfig
     e2e: bench_e2e.EndToEndConfig
     freshness: bench_freshness.FreshnessConfig
+    scaling: bench_scaling.ScalingConfig
 
     def with_runs(self, runs: int) -> Plan:
         return Plan(
@@ -45,6 +47,7 @@ class Plan:
             replace(self.ingest, runs=runs),
             replace(self.e2e, runs=runs),
             replace(self.freshness, runs=runs),
+            replace(self.scaling, runs=runs),
         )
 
 
@@ -53,12 +56,16 @@ FULL = Plan(
     ingest=bench_ingest.IngestConfig(batches=10, events_per_batch=20_000, runs=5, row_events=5_000),
     e2e=bench_e2e.EndToEndConfig(events=200_000, runs=3),
     freshness=bench_freshness.FreshnessConfig(rates=(1_000, 10_000, 50_000), seconds=120, runs=3),
+    scaling=bench_scaling.ScalingConfig(
+        history_lines=(1_000_000, 10_000_000), delta_lines=10_000, runs=3
+    ),
 )
 QUICK = Plan(
     generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=10_000, runs=3),
     ingest=bench_ingest.IngestConfig(batches=4, events_per_batch=10_000, runs=3, row_events=500),
     e2e=bench_e2e.EndToEndConfig(events=10_000, runs=3),
     freshness=bench_freshness.FreshnessConfig(rates=(1_000,), seconds=10, runs=3),
+    scaling=bench_scaling.ScalingConfig(history_lines=(10_000, 100_000), delta_lines=1_000, runs=3),
 )
 
 
@@ -116,16 +123,26 @@ def main(argv: list[str] | None = None) -> int:
     sections: list[Section] = []
     with scratch_dir("run") as workdir:
         isolate_dbt(workdir)
-        log("1/4 generator")
+        log("1/5 generator")
         sections.append(watched(lambda: bench_generator.run(plan.generator)))
-        log("2/4 ingest stage → raw")
+        log("2/5 ingest stage → raw")
         sections.append(watched(lambda: bench_ingest.run(plan.ingest, workdir)))
-        log("3/4 end-to-end slice")
+        log("3/5 end-to-end slice")
         sections.append(watched(lambda: bench_e2e.run(plan.e2e, workdir)))
-        log("4/4 freshness")
+        log("4/5 freshness")
         sections.append(watched(lambda: bench_freshness.run(plan.freshness, workdir)))
+        log("5/5 scaling")
+        sections.append(watched(lambda: bench_scaling.run(plan.scaling, workdir)))
     watch.stop()
-    runs = sorted({plan.generator.runs, plan.ingest.runs, plan.e2e.runs, plan.freshness.runs})
+    runs = sorted(
+        {
+            plan.generator.runs,
+            plan.ingest.runs,
+            plan.e2e.runs,
+            plan.freshness.runs,
+            plan.scaling.runs,
+        }
+    )
     info = RunInfo(
         command=command_line(sys.argv[1:] if argv is None else argv),
         make_target=make_target(sys.argv[1:] if argv is None else argv),

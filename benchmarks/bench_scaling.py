@@ -1,0 +1,174 @@
+"""5. Scaling: does a refresh cost grow with new data or with history?
+
+A warehouse gets H order lines of history (a small real simulation for the
+customers, products and everything else, then H synthetic order lines landed in
+raw.orders as one load and built), then a delta of the same 10,000 order lines
+is landed and the scheduler's transform step is timed: `dbt build` of the
+models downstream of the orders streams (staging, facts), no tests, no marts.
+The same at H = 1M and H = 10M gives the ratio; a full rebuild of `fct_sales`
+at the larger size is timed against its incremental refresh."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.common import PROJECT_DIR, Figure, Section, log, ratios, timed
+from snowcart.settings import Settings
+from snowcart.transform import Dbt
+
+LINES_PER_ORDER = 3
+TRANSFORM = (
+    "build", "--select", "base_shop__orders+", "base_shop__order_lines+",
+    "--exclude", "config.materialized:dynamic_table", "config.materialized:view",
+    "--exclude-resource-type", "test", "unit_test",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScalingConfig:
+    history_lines: tuple[int, int]
+    delta_lines: int
+    runs: int
+
+
+def land_orders(con: duckdb.DuckDBPyConnection, prefix: str, lines: int, days: int) -> None:
+    """`lines` order lines (3 per order) as order_placed events in raw.orders, one
+    load, ordered over the last `days` days, for the simulation's customers and
+    products."""
+    orders = lines // LINES_PER_ORDER
+    con.execute(
+        f"""
+        insert into raw.orders
+        select
+            to_json({{
+                'event_id': '{prefix}E' || i,
+                'event_type': 'order_placed',
+                'event_at': strftime(at, '%Y-%m-%dT%H:%M:%S'),
+                'order_id': '{prefix}O' || i,
+                'customer_id': 'C' || lpad(cast(i % 1000 + 1 as varchar), 6, '0'),
+                'channel': 'web',
+                'currency': 'USD',
+                'ship_country': 'DE',
+                'ordered_at': strftime(at, '%Y-%m-%dT%H:%M:%S'),
+                'lines': [
+                    {{'line_number': n, 'product_id':
+                        'P' || lpad(cast((i * 7 + n) % 200 + 1 as varchar), 5, '0'),
+                      'quantity': 1 + (i + n) % 3, 'unit_price': 9.99, 'discount_amount': 0.0}}
+                    for n in [1, 2, 3]
+                ]
+            }}),
+            'synthetic/{prefix}.ndjson',
+            i + 1,
+            current_localtimestamp()
+        from (
+            select i, current_localtimestamp() - to_seconds(
+                cast(({orders} - i) * ({days} * 86400.0 / {orders}) as bigint)
+            ) as at
+            from range({orders}) as t (i)
+        )
+        """
+    )
+
+
+def warehouse_with_history(home: Path, history_lines: int) -> Settings:
+    result = subprocess.run(
+        [sys.executable, "scripts/simulate.py", "--events", "5000", "--rate", "0",
+         "--home", str(home)],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"simulate.py failed:\n{result.stderr[-2000:]}")
+    settings = Settings(target="dev", home=home)
+    settings.prepare()
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        land_orders(con, "H", history_lines, days=365)
+    seconds, _ = timed(lambda: Dbt(settings).invoke(*TRANSFORM))
+    log(f"history of {history_lines:,} lines built in {seconds:.1f} s")
+    return settings
+
+
+def fct_sales_lines(settings: Settings) -> int:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute("select count(*) from analytics.fct_sales").fetchone()[0]
+
+
+def incremental_runs(settings: Settings, config: ScalingConfig) -> list[float]:
+    seconds = []
+    dbt = Dbt(settings)
+    for index in range(config.runs):
+        with duckdb.connect(str(settings.warehouse_path)) as con:
+            land_orders(con, f"D{index}_", config.delta_lines, days=0)
+        elapsed, _ = timed(lambda: dbt.invoke(*TRANSFORM))
+        seconds.append(elapsed)
+    return seconds
+
+
+def run(config: ScalingConfig, workdir: Path) -> Section:
+    small, large = config.history_lines
+    timings: dict[int, list[float]] = {}
+    sizes: dict[int, int] = {}
+    full_rebuilds: list[float] = []
+    for history in (small, large):
+        settings = warehouse_with_history(workdir / f"scaling-{history}", history)
+        sizes[history] = fct_sales_lines(settings)
+        timings[history] = incremental_runs(settings, config)
+        log(
+            f"delta of {config.delta_lines:,} lines on {sizes[history]:,}: "
+            f"median {statistics.median(timings[history]):.2f} s"
+        )
+        if history == large:
+            dbt = Dbt(settings)
+            for _ in range(config.runs):
+                elapsed, _ = timed(
+                    lambda dbt=dbt: dbt.invoke("run", "--full-refresh", "--select", "fct_sales")
+                )
+                full_rebuilds.append(elapsed)
+    return Section(
+        title="5. Scaling (history vs delta)",
+        method=[
+            f"Two warehouses: a 5,000-event simulation, then {small:,} and {large:,} synthetic "
+            "order lines of history over 365 days landed in `raw.orders` and built. Then "
+            f"{config.runs} times: land {config.delta_lines:,} new order lines and time the "
+            "scheduler's transform step (`dbt build --select base_shop__orders+ "
+            "base_shop__order_lines+`, without dynamic tables, views and tests). Rows in "
+            f"`fct_sales` before the deltas: {sizes[small]:,} and {sizes[large]:,}.",
+            f"Full rebuild: `dbt run --full-refresh --select fct_sales` on the {large:,}-line "
+            f"warehouse, {config.runs} times.",
+        ],
+        figures=[
+            Figure(
+                f"transform, {config.delta_lines:,}-line delta on {small:,} lines",
+                "s",
+                timings[small],
+                digits=2,
+            ),
+            Figure(
+                f"transform, {config.delta_lines:,}-line delta on {large:,} lines",
+                "s",
+                timings[large],
+                digits=2,
+            ),
+            Figure(
+                f"ratio {large:,} / {small:,} (run by run)",
+                "×",
+                ratios(timings[large], timings[small]),
+                digits=2,
+                target="≤ 1.5×",
+                threshold=1.5,
+                lower_is_better=True,
+            ),
+            Figure(f"full rebuild of fct_sales at {large:,} lines", "s", full_rebuilds, digits=2),
+            Figure(
+                "full rebuild / incremental transform (run by run)",
+                "×",
+                ratios(full_rebuilds, timings[large]),
+                digits=1,
+            ),
+        ],  # fmt: skip
+    )
