@@ -3,8 +3,7 @@
 A warehouse gets H order lines of history (a small real simulation for the
 customers, products and everything else, then H synthetic order lines landed in
 raw.orders as one load and built), then a delta of the same 10,000 order lines
-is landed and the scheduler's transform step is timed: `dbt build` of the
-models downstream of the orders streams (staging, facts), no tests, no marts.
+is landed and staged, and the incremental run of `fct_sales` is timed.
 The same at H = 1M and H = 10M gives the ratio; a full rebuild of `fct_sales`
 at the larger size is timed against its incremental refresh."""
 
@@ -49,13 +48,13 @@ def land_orders(con: duckdb.DuckDBPyConnection, prefix: str, lines: int, days: i
             to_json({{
                 'event_id': '{prefix}E' || i,
                 'event_type': 'order_placed',
-                'event_at': strftime(at, '%Y-%m-%dT%H:%M:%S'),
+                'event_at': strftime(placed_at, '%Y-%m-%dT%H:%M:%S'),
                 'order_id': '{prefix}O' || i,
                 'customer_id': 'C' || lpad(cast(i % 1000 + 1 as varchar), 6, '0'),
                 'channel': 'web',
                 'currency': 'USD',
                 'ship_country': 'DE',
-                'ordered_at': strftime(at, '%Y-%m-%dT%H:%M:%S'),
+                'ordered_at': strftime(placed_at, '%Y-%m-%dT%H:%M:%S'),
                 'lines': [
                     {{'line_number': n, 'product_id':
                         'P' || lpad(cast((i * 7 + n) % 200 + 1 as varchar), 5, '0'),
@@ -69,7 +68,7 @@ def land_orders(con: duckdb.DuckDBPyConnection, prefix: str, lines: int, days: i
         from (
             select i, current_localtimestamp() - to_seconds(
                 cast(({orders} - i) * ({days} * 86400.0 / {orders}) as bigint)
-            ) as at
+            ) as placed_at
             from range({orders}) as t (i)
         )
         """
@@ -94,17 +93,20 @@ def warehouse_with_history(home: Path, history_lines: int) -> Settings:
 
 
 def fct_sales_lines(settings: Settings) -> int:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    # dbt-duckdb keeps this file open in-process: connect with the same settings.
+    with duckdb.connect(str(settings.warehouse_path)) as con:
         return con.execute("select count(*) from analytics.fct_sales").fetchone()[0]
 
 
 def incremental_runs(settings: Settings, config: ScalingConfig) -> list[float]:
+    """Per delta: land it, stage it (untimed), then time fct_sales' incremental run."""
     seconds = []
     dbt = Dbt(settings)
     for index in range(config.runs):
         with duckdb.connect(str(settings.warehouse_path)) as con:
             land_orders(con, f"D{index}_", config.delta_lines, days=0)
-        elapsed, _ = timed(lambda: dbt.invoke(*TRANSFORM))
+        dbt.invoke("run", "--select", "base_shop__orders", "base_shop__order_lines")
+        elapsed, _ = timed(lambda: dbt.invoke("run", "--select", "fct_sales"))
         seconds.append(elapsed)
     return seconds
 
@@ -134,10 +136,11 @@ def run(config: ScalingConfig, workdir: Path) -> Section:
         method=[
             f"Two warehouses: a 5,000-event simulation, then {small:,} and {large:,} synthetic "
             "order lines of history over 365 days landed in `raw.orders` and built. Then "
-            f"{config.runs} times: land {config.delta_lines:,} new order lines and time the "
-            "scheduler's transform step (`dbt build --select base_shop__orders+ "
-            "base_shop__order_lines+`, without dynamic tables, views and tests). Rows in "
-            f"`fct_sales` before the deltas: {sizes[small]:,} and {sizes[large]:,}.",
+            f"{config.runs} times: land {config.delta_lines:,} new order lines, stage them "
+            "(untimed), and time `dbt run --select fct_sales` (the incremental merge: "
+            "find the touched orders, point-in-time joins, merge). Rows in `fct_sales` "
+            f"before the deltas: {sizes[small]:,} and {sizes[large]:,}. Each time includes "
+            "dbt's own per-invocation overhead (parsing is partial, ~1 s).",
             f"Full rebuild: `dbt run --full-refresh --select fct_sales` on the {large:,}-line "
             f"warehouse, {config.runs} times.",
         ],

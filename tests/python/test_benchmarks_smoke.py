@@ -16,6 +16,7 @@ SECTIONS = [
     "## 2. Ingest stage → raw",
     "## 3. End-to-end slice",
     "## 4. Freshness (event → serving layer)",
+    "## 5. Scaling (history vs delta)",
     "## Profiles",
 ]
 NUMBER = r"\d[\d,]*(?:\.\d+)?"
@@ -28,7 +29,7 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path: Path) -> None:
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = output.read_text(encoding="utf-8")
