@@ -32,6 +32,9 @@ class Dbt:
             args += ["--profiles-dir", str(self.settings.project_dir)]
         if self.quiet:
             args += ["--quiet"]
+        # The loop's runs need no manifest.json / run_results.json on disk (the
+        # results come back in-process); writing them costs seconds per run.
+        args += ["--no-write-json"]
         return args
 
     def invoke(self, *command: str) -> BuildSummary:
