@@ -16,6 +16,7 @@ marts as (
         'rpt_category_performance',
         'rpt_regional_sales',
         'rpt_monthly_sales_by_category_region',
+        'rpt_daily_sales_by_region_category',
     ] %}
     {%- for mart in marts %}
         select
