@@ -75,7 +75,11 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def test_a_broken_mart_stops_neither_ingestion_nor_the_other_marts_and_recovers(tmp_path):
+def test_a_broken_mart_stops_neither_ingestion_nor_the_other_marts_and_recovers(
+    tmp_path, monkeypatch
+):
+    # Every mart due every second (default 30 s), so the broken one is retried soon.
+    monkeypatch.setenv("SNOWCART_EMBEDDED_TARGET_LAG", "1 second")
     project = copy_project(tmp_path / "project")
     settings = Settings(target="dev", home=tmp_path / "home", project_dir=project)
     settings.prepare()
