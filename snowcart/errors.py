@@ -12,7 +12,14 @@ class ConfigError(SnowcartError):
 class BuildError(SnowcartError):
     """A dbt invocation failed; the message names the failing nodes."""
 
-    def __init__(self, message: str, failed_nodes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        failed_nodes: list[str] | None = None,
+        skipped_nodes: list[str] | None = None,
+    ) -> None:
         super().__init__(message)
-        # unique_ids of the nodes that failed (empty: the invocation itself failed).
+        # unique_ids of the nodes that failed (empty: the invocation itself
+        # failed), and of those skipped because something upstream failed.
         self.failed_nodes = failed_nodes or []
+        self.skipped_nodes = skipped_nodes or []

@@ -58,21 +58,26 @@ class Pipeline:
         self._last_detail = 0.0
 
     def start(self) -> Scheduler:
-        """Build every model and snapshot (tests come with the scheduler's test
-        job and the drain), then the scheduler takes over."""
+        """Build every model, snapshot and mart (tests come with the scheduler's
+        test job and the drain), publish, then the scheduler takes over."""
         self.status.update(state="initial build")
-        try:
-            self.warehouse.dbt.invoke("build", "--exclude-resource-type", "test", "unit_test")
-            self.report.builds += 1
-        except BuildError as error:
-            # The scheduler retries the models that failed; loading goes on.
-            self.report.failed_builds += 1
-            self.report.last_error = str(error)
-            self.status.update(**{"last error": str(error)[:160]})
         marts = [
             Mart(name, lag_seconds(lag))
             for name, lag in sorted(self.warehouse.dbt.dynamic_tables().items())
         ]
+        try:
+            self.warehouse.dbt.invoke("build", "--exclude-resource-type", "test", "unit_test")
+            self.report.builds += 1
+            now = time.monotonic()
+            for mart in marts:
+                mart.refreshed_at, mart.refreshed_version = now, 0
+            self.warehouse.publish([mart.name for mart in marts])
+        except BuildError as error:
+            # The scheduler retries what failed (marts never refreshed are due);
+            # loading goes on.
+            self.report.failed_builds += 1
+            self.report.last_error = str(error)
+            self.status.update(**{"last error": str(error)[:160]})
         self.scheduler = Scheduler(self.warehouse, marts, test_every_s=self.test_every_s)
         return self.scheduler
 

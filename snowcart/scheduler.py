@@ -117,21 +117,37 @@ class Scheduler:
 
     def _transform(self, report: CycleReport) -> None:
         consumers = self.warehouse.consumers_with_data()
-        if not (consumers or self._transform_owed) or not self.transform.ready(self.clock()):
+        now = self.clock()
+        if not (consumers or self._transform_owed) or not self.transform.ready(now):
             return
+        # Marts whose lag is due ride along in the same dbt invocation (dbt
+        # orders them after the facts): one run's overhead instead of two.
+        riding = [] if self.warehouse.refreshes_marts_itself else [
+            mart for mart in self.marts if mart.due(now, self.data_version + 1)
+        ]  # fmt: skip
+        staying = [mart.name for mart in self.marts if mart not in riding]
         selectors = [f"{model}+" for model in consumers] or ["path:models", "path:snapshots"]
         args = [
-            "build", "--select", *selectors,
-            "--exclude", "config.materialized:dynamic_table", "config.materialized:view",
+            "build", "--select", *selectors, *(mart.name for mart in riding),
+            "--exclude", "config.materialized:view", *staying,
             "--exclude-resource-type", "test", "unit_test",
         ]  # fmt: skip
-        failed = self._run(self.transform, args)
+        outcome = marts_outcome = self._run(self.transform, args)
+        mart_ids = {f"model.{PROJECT}.{mart.name}" for mart in self.marts}
+        if outcome is not None and outcome[0] and outcome[0] <= mart_ids:
+            # Only riding marts failed: the transform itself is fine, the marts
+            # back off on their own (the refresh job shows the error).
+            self.refresh.failures += 1
+            self.refresh.last_error = self.transform.last_error
+            self.transform.succeeded(self.clock(), self.clock() - now)
+            outcome = (set(), outcome[1])
         # A failed model is retried (with back-off) even when no stream has data;
         # what did build still moves the marts on.
-        self._transform_owed = failed != set()
-        if failed is not None:
+        self._transform_owed = outcome != (set(), set())
+        if outcome is not None:
             self.data_version += 1
             report.transformed = True
+            self._marts_done(riding, marts_outcome, report)
 
     def _refresh_marts(self, report: CycleReport) -> None:
         if self.warehouse.refreshes_marts_itself or not self.refresh.ready(self.clock()):
@@ -139,37 +155,46 @@ class Scheduler:
         due = [mart for mart in self.marts if mart.due(self.clock(), self.data_version)]
         if not due:
             return
-        version = self.data_version
-        failed = self._run(self.refresh, ["run", "--select", *(mart.name for mart in due)])
-        if failed is None:
-            return  # the invocation itself failed: nothing refreshed
-        now = self.clock()
-        refreshed = [mart for mart in due if f"model.{PROJECT}.{mart.name}" not in failed]
-        for mart in refreshed:
-            mart.refreshed_at, mart.refreshed_version = now, version
-            mart.failures, mart.retry_at = 0, 0.0
-        for mart in due:
-            if mart not in refreshed:
+        outcome = self._run(self.refresh, ["run", "--select", *(mart.name for mart in due)])
+        if outcome is not None:
+            self._marts_done(due, outcome, report)
+            if any(mart.refreshed_version == self.data_version for mart in due):
+                self.refresh.retry_at = 0.0  # the failing marts back off on their own
+
+    def _marts_done(
+        self, marts: list[Mart], outcome: tuple[set[str], set[str]], report: CycleReport
+    ) -> None:
+        """Record which marts a run refreshed; publish them. A failed mart backs
+        off on its own and keeps its last good publication; a skipped one (its
+        input failed) just waits for the next run."""
+        failed, skipped = outcome
+        now, refreshed = self.clock(), []
+        for mart in marts:
+            unique_id = f"model.{PROJECT}.{mart.name}"
+            if unique_id in failed:
                 mart.failures += 1
                 mart.retry_at = now + min(2.0 ** (mart.failures - 1), MAX_BACKOFF_S)
+            elif unique_id not in skipped:
+                mart.refreshed_at, mart.refreshed_version = now, self.data_version
+                mart.failures, mart.retry_at = 0, 0.0
+                refreshed.append(mart.name)
         if refreshed:
-            self.refresh.retry_at = 0.0  # the failing marts back off on their own
-            # A broken mart keeps its last good publication; the others go out.
             self.warehouse.publish([mart.name for mart in self.marts])
-            report.marts_refreshed = [mart.name for mart in refreshed]
+            report.marts_refreshed += refreshed
+        if not any(mart.failures for mart in self.marts):
+            self.refresh.failures, self.refresh.last_error = 0, None
 
     def _test(self, report: CycleReport) -> None:
         now = self.clock()
         if now - self._tests_last_run < self.test_every_s or not self.tests.ready(now):
             return
         self._tests_last_run = now
-        report.tested = (
-            self._run(self.tests, ["test", "--exclude-resource-type", "unit_test"]) is not None
-        )
+        outcome = self._run(self.tests, ["test", "--exclude-resource-type", "unit_test"])
+        report.tested = outcome == (set(), set())
 
-    def _run(self, job: Job, args: list[str]) -> set[str] | None:
-        """Run dbt; the unique_ids of failed nodes (empty when all succeeded), or
-        None when no node ran."""
+    def _run(self, job: Job, args: list[str]) -> tuple[set[str], set[str]] | None:
+        """Run dbt: the unique_ids of failed and of skipped nodes (both empty when
+        all succeeded), or None when no node ran."""
         started = self.clock()
         wall_started = time.time()
         rows, self._rows_since_run[job.name] = self._rows_since_run.get(job.name, 0), 0
@@ -180,11 +205,13 @@ class Scheduler:
             self.warehouse.record_refresh(
                 job.name, wall_started, self.clock() - started, "error", rows, str(error)
             )
-            return set(error.failed_nodes) or None
+            if not error.failed_nodes:
+                return None
+            return set(error.failed_nodes), set(error.skipped_nodes)
         duration = self.clock() - started
         job.succeeded(self.clock(), duration)
         self.warehouse.record_refresh(job.name, wall_started, duration, "success", rows, None)
-        return set()
+        return set(), set()
 
     def mart_ages(self) -> dict[str, float | None]:
         now = self.clock()

@@ -60,7 +60,14 @@ class Dbt:
         )
         summary = BuildSummary(succeeded=len(node_results) - len(failed), failed=failed, rows=rows)
         if failed:
-            raise BuildError(f"dbt {command[0]} failed: {', '.join(failed)}", failed_nodes)
+            skipped_nodes = [
+                node.node.unique_id
+                for node in node_results
+                if str(node.status) == "skipped" and getattr(node, "node", None)
+            ]
+            raise BuildError(
+                f"dbt {command[0]} failed: {', '.join(failed)}", failed_nodes, skipped_nodes
+            )
         return summary
 
     def build(self, *selectors: str) -> BuildSummary:
