@@ -110,7 +110,8 @@ def run(config: FreshnessConfig, workdir: Path) -> Section:
             "records now − max(newest_ordered_at) of `rpt_sales_per_minute`. The percentiles are "
             "per run; the table gives their min/median/max over the runs.",
             "The producer, the pipe, dbt and the reader share the machine's cores; the rates "
-            "are what the producer is asked for (it keeps up: see section 1).",
+            "are what the producer is asked for; a lag that grows over the run means the loop "
+            "does not keep up with that rate.",
         ],
         figures=figures,
         notes=notes,

@@ -146,13 +146,13 @@ def run(config: ScalingConfig, workdir: Path) -> Section:
         ],
         figures=[
             Figure(
-                f"transform, {config.delta_lines:,}-line delta on {small:,} lines",
+                f"fct_sales incremental, {config.delta_lines:,}-line delta on {small:,} lines",
                 "s",
                 timings[small],
                 digits=2,
             ),
             Figure(
-                f"transform, {config.delta_lines:,}-line delta on {large:,} lines",
+                f"fct_sales incremental, {config.delta_lines:,}-line delta on {large:,} lines",
                 "s",
                 timings[large],
                 digits=2,
@@ -168,7 +168,7 @@ def run(config: ScalingConfig, workdir: Path) -> Section:
             ),
             Figure(f"full rebuild of fct_sales at {large:,} lines", "s", full_rebuilds, digits=2),
             Figure(
-                "full rebuild / incremental transform (run by run)",
+                "full rebuild / incremental refresh (run by run)",
                 "×",
                 ratios(full_rebuilds, timings[large]),
                 digits=1,

@@ -120,10 +120,12 @@ class Scheduler:
         now = self.clock()
         if not (consumers or self._transform_owed) or not self.transform.ready(now):
             return
-        # Marts whose lag is due ride along in the same dbt invocation (dbt
-        # orders them after the facts): one run's overhead instead of two.
+        # Marts whose lag falls due by the time the facts are built ride along in
+        # the same dbt invocation (dbt orders them after the facts): one run's
+        # overhead instead of two.
+        ready_at = now + self.transform.last_duration_s
         riding = [] if self.warehouse.refreshes_marts_itself else [
-            mart for mart in self.marts if mart.due(now, self.data_version + 1)
+            mart for mart in self.marts if mart.due(ready_at, self.data_version + 1)
         ]  # fmt: skip
         staying = [mart.name for mart in self.marts if mart not in riding]
         selectors = [f"{model}+" for model in consumers] or ["path:models", "path:snapshots"]
