@@ -2,10 +2,11 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+DASHBOARD_PORT ?= 8501
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint docs soak replay-check clean lock bench bench-quick
+.PHONY: install demo dashboard test lint docs soak replay-check clean lock bench bench-quick
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,9 +18,23 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-## Stream generated orders into the embedded DuckDB warehouse until Ctrl-C.
+## Stream generated orders into the embedded DuckDB warehouse until Ctrl-C,
+## with the live dashboard beside it (its URL is printed first).
+## Extra simulate.py options: make demo ARGS="--backfill 2 --rate 2".
 demo: install
-	$(BIN)/python scripts/simulate.py
+	@mkdir -p logs
+	@$(BIN)/streamlit run dashboard/app.py --server.headless true \
+		--server.port $(DASHBOARD_PORT) > logs/dashboard.log 2>&1 & \
+	dashboard=$$!; \
+	trap 'kill $$dashboard 2>/dev/null; wait $$dashboard 2>/dev/null' EXIT; \
+	echo "Dashboard: http://localhost:$(DASHBOARD_PORT)  (log: logs/dashboard.log)"; \
+	$(BIN)/python scripts/simulate.py $(ARGS)
+
+## The live dashboard alone, on whatever the pipeline publishes (DASHBOARD_ARGS="--home DIR"
+## or "--target snowflake").
+dashboard: install
+	$(BIN)/streamlit run dashboard/app.py --server.headless true \
+		--server.port $(DASHBOARD_PORT) -- $(DASHBOARD_ARGS)
 
 ## The whole suite: Python unit + integration tests (DuckDB and fakesnow), dbt, lint.
 test: install
@@ -27,8 +42,8 @@ test: install
 	$(MAKE) --no-print-directory lint
 
 lint: install
-	$(BIN)/ruff check snowcart scripts tests
-	$(BIN)/ruff format --check snowcart scripts tests
+	$(BIN)/ruff check snowcart scripts tests benchmarks dashboard
+	$(BIN)/ruff format --check snowcart scripts tests benchmarks dashboard
 	# A throwaway home: the dbt templater opens the DuckDB file, which a running
 	# demo may hold. (Generic tests are macros; the dbt templater skips them.)
 	SNOWCART_HOME=$$(mktemp -d) $(BIN)/sqlfluff lint models tests/dbt

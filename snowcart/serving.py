@@ -42,5 +42,12 @@ def publish(
 
 
 def connect_reader(serving_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the latest publication."""
-    return duckdb.connect(str(serving_path), read_only=True)
+    """A read-only connection to the latest publication, as its default catalog.
+
+    Attached to a fresh in-memory database: `duckdb.connect(path)` would hand
+    back the publication another connection in this process already holds open.
+    """
+    con = duckdb.connect()
+    con.execute("attach ? as serving (read_only)", [str(serving_path)])
+    con.execute("use serving")
+    return con

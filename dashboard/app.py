@@ -1,0 +1,492 @@
+"""Snowcart's live dashboard. The layout only: the figures come from
+snowcart.dashboard, the charts from snowcart.charts.
+
+    streamlit run dashboard/app.py -- [--target dev|snowflake] [--home DIR] [--refresh-seconds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from snowcart import charts  # noqa: E402
+from snowcart.dashboard import (  # noqa: E402
+    WAREHOUSE_ONLY_HEALTH,
+    DashboardData,
+    Filters,
+    KpiSet,
+    MartReader,
+    NotReady,
+    reader_for,
+)
+from snowcart.errors import ConfigError  # noqa: E402
+from snowcart.settings import TARGETS  # noqa: E402
+
+TABS = (
+    "Overview",
+    "Customers",
+    "Products",
+    "Sales trends",
+    "Inventory",
+    "Payments",
+    "Geography",
+    "Funnel",
+    "Pipeline health",
+)
+PERIODS = {"All data": None, "Last 7 days": 7, "Last 30 days": 30, "Custom range": "custom"}
+# Column formats follow the project's naming: money ends in _revenue/_amount/_value...
+MONEY_SUFFIXES = ("_revenue", "_amount", "_value", "_revenue_30_days")
+PERCENT_SUFFIXES = ("_rate", "_share", "_growth", "_previous", "_of_sessions")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="dashboard/app.py")
+    parser.add_argument("--target", choices=TARGETS, default=None)
+    parser.add_argument("--home", default=None, help="pipeline home (default $SNOWCART_HOME)")
+    parser.add_argument("--refresh-seconds", type=float, default=5.0)
+    # Streamlit's test harness runs the script under pytest's argv: ignore what is not ours.
+    args, _ = parser.parse_known_args(argv)
+    return args
+
+
+@st.cache_resource(show_spinner=False)
+def cached_reader(target: str | None, home: str | None) -> MartReader:
+    return reader_for(target, home)
+
+
+def chart(figure, key: str) -> None:
+    # Streamlit's chart theme draws in the active theme's palette. The theme's
+    # name in the figure makes a light/dark switch change the figure, so the
+    # next refresh redraws it in the new palette.
+    figure.update_layout(meta={"theme": st.context.theme.type})
+    st.plotly_chart(figure, theme="streamlit", key=key, config={"displaylogo": False})
+
+
+def column_format(name: str, values: pd.Series):
+    label = name.replace("_", " ").capitalize()
+    if name.endswith(MONEY_SUFFIXES):
+        return st.column_config.NumberColumn(label, format="dollar")
+    if name.endswith(PERCENT_SUFFIXES):
+        return st.column_config.NumberColumn(label, format="percent")
+    if name.endswith(("_date", "_month")):
+        return st.column_config.DateColumn(label, format="YYYY-MM-DD")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss")
+    if pd.api.types.is_float_dtype(values) and name.endswith(("_s", "_s_ago")):
+        return st.column_config.NumberColumn(label, format="%.1f")
+    return label
+
+
+def table(frame: pd.DataFrame, key: str) -> None:
+    config = {name: column_format(name, frame[name]) for name in frame.columns}
+    st.dataframe(frame, hide_index=True, column_config=config, key=key)
+
+
+def no_rows(what: str) -> None:
+    st.info(f"No {what} in this selection yet.")
+
+
+# ---------------------------------------------------------------- sidebar
+
+
+def sidebar(reader: MartReader, refresh_seconds: float) -> Filters:
+    options = {"regions": [], "categories": [], "first_date": None, "last_date": None}
+    try:
+        with reader.open() as query:
+            options = DashboardData(query, has_ops_tables=reader.has_ops_tables).filter_options()
+    except NotReady:
+        pass
+    st.session_state["filter_options"] = options_signature(options)
+
+    st.sidebar.title("Snowcart")
+    st.sidebar.caption(f"{reader.description} · refreshes every {refresh_seconds:g} s")
+    period = st.sidebar.selectbox("Period", list(PERIODS), key="period")
+    start = end = None
+    if PERIODS[period] == "custom" and options["last_date"]:
+        first, last = options["first_date"], options["last_date"]
+        chosen = st.sidebar.date_input(
+            "Order dates", value=(first, last), min_value=first, max_value=last, key="dates"
+        )
+        chosen = tuple(chosen) if isinstance(chosen, tuple | list) else (chosen,)
+        start, end = chosen[0], chosen[-1]
+    regions = st.sidebar.multiselect("Region", options["regions"], key="regions")
+    categories = st.sidebar.multiselect("Category", options["categories"], key="categories")
+    st.sidebar.caption("Empty region or category = all of them. Each tab says which filters apply.")
+    last_days = PERIODS[period] if isinstance(PERIODS[period], int) else None
+    return Filters(start, end, last_days, tuple(regions), tuple(categories))
+
+
+def options_signature(options: dict) -> tuple:
+    return (tuple(options["regions"]), tuple(options["categories"]), options["last_date"])
+
+
+def filters_note(*applied: str) -> None:
+    st.caption("Filters applied here: " + (", ".join(applied) if applied else "none"))
+
+
+# ---------------------------------------------------------------- tabs
+
+
+def kpi_cards(kpis: KpiSet, filters: Filters) -> None:
+    for column, kpi in zip(st.columns(len(kpis.kpis)), kpis.kpis, strict=True):
+        with column, st.container(key=f"kpi-{kpi.key}"):
+            help_text = None
+            if kpi.key == "margin" and kpis.margin_rate is not None:
+                help_text = f"{kpis.margin_rate:.1%} of net revenue"
+            st.metric(kpi.label, kpi.value_text, kpi.delta_text, border=True, help=help_text)
+    if kpis.today:
+        against = (
+            f"against {kpis.yesterday}"
+            if kpis.has_yesterday
+            else f"no orders on {kpis.yesterday} to compare with"
+        )
+        st.caption(f"Today = the newest order date in the selection, {kpis.today}; {against}.")
+    if filters.slices_orders:
+        st.caption(
+            "With a region or category filter, an order spanning two categories counts "
+            "once in each (rpt_daily_sales_by_region_category)."
+        )
+
+
+def overview(data: DashboardData) -> None:
+    kpis = data.kpis()
+    if kpis.today is None:
+        no_rows("orders")
+        return
+    kpi_cards(kpis, data.filters)
+    filters_note("date range", "region", "category")
+    chart(charts.revenue_trend(data.revenue_trend()), "overview-trend")
+    live = data.sales_per_minute()
+    freshness = data.live_freshness()
+    if live.empty:
+        no_rows("orders per minute")
+    else:
+        chart(charts.sales_per_minute(live), "overview-live")
+    if freshness["newest_ordered_at"] is not None:
+        st.caption(
+            f"Newest order in the live mart: {freshness['newest_ordered_at']:%Y-%m-%d %H:%M:%S}"
+            f" UTC ({format_age(freshness['lag_s'])} ago). Live chart: date range only."
+        )
+
+
+def customers(data: DashboardData) -> None:
+    frames = data.customers()
+    filters_note("region (the customer's current country)")
+    if frames["top_customers"].empty:
+        no_rows("customers")
+        return
+    repeat = frames["repeat"]
+    multi = frames["multi_region"]
+    cols = st.columns(3)
+    cols[0].metric("Customers", f"{int(repeat['customer_count'].sum()):,}")
+    repeaters = repeat.loc[repeat["is_repeat_customer"].astype(bool), "customer_count"].sum()
+    cols[1].metric("Repeat customers", f"{repeaters / repeat['customer_count'].sum():.1%}")
+    cols[2].metric(
+        "Shipped to 2+ regions", f"{int(multi['customer_count'].iloc[0]) if len(multi) else 0:,}"
+    )
+    left, right = st.columns(2)
+    with left:
+        chart(
+            charts.ranked_bar(
+                frames["segments"], "rfm_segment", "net_revenue", "Net revenue by RFM segment"
+            ),
+            "customers-segments",
+        )
+    with right:
+        chart(
+            charts.share_donut(repeat, "customers", "customer_count", "Repeat vs one-order"),
+            "customers-repeat",
+        )
+    chart(
+        charts.ranked_bar(
+            frames["age_groups"], "age_group", "net_revenue", "Net revenue by age group"
+        ),
+        "customers-age",
+    )
+    st.subheader("Top customers")
+    table(frames["top_customers"], "customers-top")
+    st.subheader("Repeat customers, last 30 days")
+    table(frames["repeat_30_days"], "customers-repeat-30")
+
+
+def products(data: DashboardData) -> None:
+    frames = data.products()
+    if frames["top_products"].empty and frames["categories"].empty:
+        no_rows("products")
+        return
+    left, right = st.columns(2)
+    with left:
+        filters_note("category (all-time revenue)")
+        chart(
+            charts.ranked_bar(
+                frames["top_products"], "product_name", "net_revenue", "Top 5 products"
+            ),
+            "products-top",
+        )
+    with right:
+        filters_note("date range", "region", "category")
+        chart(
+            charts.ranked_bar(
+                frames["top_categories"], "category", "net_revenue", "Top 5 categories"
+            ),
+            "products-categories",
+        )
+    table(frames["top_products"], "products-table")
+    if not frames["categories"].empty:
+        chart(charts.margin_bars(frames["categories"]), "products-margins")
+
+
+def sales_trends(data: DashboardData) -> None:
+    grid = data.hourly_heatmap()
+    filters_note("date range (heatmap)", "region and category (monthly, growth)")
+    if grid.to_numpy().sum() == 0:
+        no_rows("orders per minute")
+    else:
+        chart(charts.heatmap(grid), "trends-heatmap")
+    monthly = data.monthly_sales()
+    if monthly.empty:
+        no_rows("monthly sales")
+    else:
+        left, right = st.columns(2)
+        with left:
+            chart(charts.monthly_by(monthly, "category"), "trends-monthly-category")
+        with right:
+            chart(charts.monthly_by(monthly, "region"), "trends-monthly-region")
+    regional = data.regional_growth()
+    if regional.empty:
+        no_rows("regional sales")
+        return
+    chart(charts.regional_trend(regional), "trends-regional")
+    latest = regional[regional["order_date"] == regional["order_date"].max()]
+    if latest["day_over_day_growth"].notna().any():
+        chart(charts.regional_growth(latest), "trends-growth")
+    table(latest, "trends-latest")
+
+
+def inventory(data: DashboardData) -> None:
+    frames = data.inventory()
+    filters_note("category")
+    if frames["stock"].empty:
+        no_rows("inventory")
+        return
+    summary = frames["summary"]
+    cols = st.columns(4)
+    cols[0].metric("Products", f"{summary['products']:,}")
+    cols[1].metric("Units on hand", f"{summary['units_on_hand']:,.0f}")
+    cols[2].metric("Need reorder", f"{summary['needing_reorder']:,}")
+    cols[3].metric("Out of stock", f"{summary['out_of_stock']:,}")
+    if frames["reorder"].empty:
+        st.success("No product needs a reorder.")
+    else:
+        st.warning(f"{len(frames['reorder'])} product(s) to reorder: out of stock or < 14 days.")
+        table(frames["reorder"], "inventory-reorder")
+    left, right = st.columns(2)
+    with left:
+        chart(charts.stockout_bars(frames["stock"]), "inventory-stockout")
+    with right:
+        chart(charts.stock_by_category(frames["by_category"]), "inventory-categories")
+
+
+def payments(data: DashboardData) -> None:
+    frames = data.payments()
+    filters_note("date range")
+    by_method = frames["by_method"]
+    if by_method.empty:
+        no_rows("payments")
+        return
+    attempts = by_method["attempt_count"].sum()
+    cols = st.columns(3)
+    cols[0].metric("Payment attempts", f"{attempts:,.0f}")
+    cols[1].metric("Failure rate", f"{by_method['failed_count'].sum() / attempts:.2%}")
+    authorized = by_method["authorized_count"].sum()
+    refund_rate = by_method["refund_count"].sum() / authorized if authorized else 0
+    cols[2].metric("Refund rate", f"{refund_rate:.2%}")
+    left, right = st.columns(2)
+    with left:
+        chart(
+            charts.share_donut(by_method, "payment_method", "attempt_count", "Method mix"),
+            "payments-mix",
+        )
+    with right:
+        rates = {"failure_rate": "Failure rate", "refund_rate": "Refund rate"}
+        chart(
+            charts.rate_bars(by_method, "payment_method", rates, "Rates by method"),
+            "payments-rates",
+        )
+    chart(
+        charts.rate_lines(frames["by_day"], "payment_date", rates, "Rates by day"),
+        "payments-daily",
+    )
+    table(by_method, "payments-table")
+
+
+def geography(data: DashboardData) -> None:
+    frames = data.geography()
+    filters_note("date range", "region", "category")
+    countries = frames["countries"]
+    if countries.empty:
+        no_rows("sales by country")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        chart(charts.country_map(countries), "geography-map")
+        st.caption("The map's country shapes load from the internet; offline it stays blank.")
+    with right:
+        chart(charts.country_bars(countries), "geography-bars")
+    table(frames["regions"], "geography-regions")
+
+
+def funnel(data: DashboardData) -> None:
+    frames = data.funnel()
+    filters_note("date range")
+    stages = frames["stages"]
+    if stages.empty:
+        no_rows("sessions")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        chart(charts.funnel(stages), "funnel-chart")
+    with right:
+        table(stages, "funnel-table")
+    rates = {
+        "view_to_cart_rate": "View → cart",
+        "cart_to_checkout_rate": "Cart → checkout",
+        "checkout_to_purchase_rate": "Checkout → purchase",
+        "session_conversion_rate": "Session conversion",
+    }
+    chart(
+        charts.rate_lines(frames["daily"], "session_date", rates, "Conversion by day"),
+        "funnel-daily",
+    )
+
+
+def pipeline_health(data: DashboardData) -> None:
+    health = data.pipeline_health()
+    live = data.live_freshness()
+    filters_note()
+    cols = st.columns(4)
+    with cols[0], st.container(key="health-lag"):
+        st.metric("Newest order lag", format_age(live["lag_s"]), help="now − newest order")
+    if health is None:
+        for column, label in zip(
+            cols[1:], ("Events/s", "Marts published", "Failed jobs"), strict=True
+        ):
+            column.metric(label, "n/a")
+        st.info(
+            "Snowflake refreshes the dynamic tables itself and keeps no snowcart ops tables: "
+            "see INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY and COPY_HISTORY."
+        )
+        warehouse_only_note()
+        return
+    freshness = health["freshness"]
+    with cols[1], st.container(key="health-events"):
+        st.metric("Events/s (last minute)", f"{health['events_per_s']:,.1f}")
+    with cols[2], st.container(key="health-published"):
+        oldest = freshness["published_s_ago"].max() if not freshness.empty else None
+        st.metric("Oldest mart published", format_age(oldest) + " ago" if oldest else "n/a")
+    with cols[3], st.container(key="health-errors"):
+        st.metric("Failed jobs (refresh log)", f"{len(health['errors']):,}")
+    warehouse_only_note()
+    if freshness.empty:
+        no_rows("published marts")
+    else:
+        chart(charts.freshness_bars(freshness), "health-freshness")
+        table(freshness, "health-freshness-table")
+    st.subheader("Jobs")
+    table(health["jobs"], "health-jobs")
+    st.subheader("Errors")
+    if health["errors"].empty:
+        st.success("No failed job in the refresh log.")
+    else:
+        table(health["errors"], "health-errors-table")
+    st.subheader("Refresh log (newest first)")
+    table(health["refresh_log"], "health-log")
+
+
+def warehouse_only_note() -> None:
+    st.caption(
+        f"{', '.join(WAREHOUSE_ONLY_HEALTH).capitalize()}: n/a here. They live in the "
+        "warehouse (ops.load_errors, the qrn_* views, the streams), which the dashboard does "
+        "not open so it never holds a lock the pipeline needs; the pipeline's live status "
+        "line shows them."
+    )
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None or pd.isna(seconds):
+        return "n/a"
+    age = timedelta(seconds=round(seconds))
+    if age < timedelta(minutes=2):
+        return f"{age.total_seconds():.0f} s"
+    if age < timedelta(hours=2):
+        return f"{age.total_seconds() / 60:.0f} min"
+    if age < timedelta(days=2):
+        return f"{age.total_seconds() / 3600:.1f} h"
+    return f"{age.days} d"
+
+
+RENDERERS = (
+    overview,
+    customers,
+    products,
+    sales_trends,
+    inventory,
+    payments,
+    geography,
+    funnel,
+    pipeline_health,
+)
+
+
+# ---------------------------------------------------------------- the page
+
+
+def live_body(reader: MartReader, filters: Filters) -> None:
+    """Everything that refreshes on its own: one publication per refresh."""
+    try:
+        with reader.open() as query:
+            data = DashboardData(query, filters, reader.has_ops_tables)
+            loading = data.loading_message()
+            if loading:
+                st.info(loading)
+                return
+            if options_signature(data.filter_options()) != st.session_state.get("filter_options"):
+                st.rerun()  # new regions, categories or days: rebuild the sidebar
+            with st.container(key="refreshed-at"):
+                st.caption(f"Updated {datetime.now(UTC):%H:%M:%S} UTC")
+            for tab, render in zip(st.tabs(TABS, key="tabs"), RENDERERS, strict=True):
+                with tab:
+                    render_tab(render, data)
+    except NotReady as reason:
+        st.info(str(reason))
+
+
+def render_tab(render, data: DashboardData) -> None:
+    # One broken mart shows an error in its tab; the other tabs still render.
+    try:
+        render(data)
+    except Exception as error:
+        st.error(f"Could not load this view: {error}")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Snowcart live sales", page_icon="🛒", layout="wide")
+    args = parse_args(sys.argv[1:])
+    try:
+        reader = cached_reader(args.target, args.home)
+    except ConfigError as error:
+        st.error(str(error))
+        st.stop()
+    filters = sidebar(reader, args.refresh_seconds)
+    st.title("Live sales")
+    st.fragment(run_every=args.refresh_seconds)(live_body)(reader, filters)
+
+
+main()

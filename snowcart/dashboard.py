@@ -1,0 +1,819 @@
+"""What the dashboard shows: every figure and table as a pandas DataFrame, read
+from the report marts and filtered by date range, region and category.
+
+One reader per engine: `ServingReader` opens the embedded serving layer (the
+DuckDB file the pipeline republishes after each mart refresh), `SnowflakeReader`
+queries the dynamic tables in Snowflake. Both answer the same SQL through
+`MartQuery`; `DashboardData` holds the queries, so the Streamlit app
+(dashboard/app.py) only lays the results out.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import pandas as pd
+
+from snowcart.errors import ConfigError
+from snowcart.settings import DEFAULT_HOME, TARGETS, Settings
+
+if TYPE_CHECKING:
+    from snowcart.backends.snowflake import SnowflakeConfig
+
+TREND_DAYS = 30
+LIVE_MINUTES = 60
+TOP_PRODUCTS = 5
+TOP_CUSTOMERS = 10
+REFRESH_LOG_ROWS = 50
+EVENT_RATE_WINDOW_S = 60
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+FUNNEL_STAGES = (
+    ("Viewed a product", "viewed_sessions"),
+    ("Added to cart", "cart_sessions"),
+    ("Reached checkout", "checkout_sessions"),
+    ("Purchased", "purchase_sessions"),
+)
+# What lives in the warehouse only: the dashboard never opens it, so a reader
+# can never hold a lock the pipeline needs. The pipeline's live status shows them.
+WAREHOUSE_ONLY_HEALTH = ("load errors", "quarantined rows", "stream backlog")
+
+
+class NotReady(Exception):
+    """The marts cannot be read yet: a clear message for the reader, not a traceback."""
+
+
+class MartQuery(Protocol):
+    """Run one SELECT with `?` placeholders; columns come back lower-case."""
+
+    def __call__(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
+
+
+class MartReader(ABC):
+    """Where the report marts come from. `open()` gives one consistent view of
+    them for one refresh of the dashboard."""
+
+    description: str
+    # ops.refresh_log and ops.mart_freshness: only the embedded serving layer has them.
+    has_ops_tables: bool = False
+
+    @abstractmethod
+    def open(self) -> AbstractContextManager[MartQuery]:
+        """A query function over one publication; raises NotReady when there is none."""
+
+
+class ServingReader(MartReader):
+    """The embedded serving layer: a read-only DuckDB file replaced atomically
+    after each mart refresh."""
+
+    has_ops_tables = True
+
+    def __init__(self, serving_path: Path) -> None:
+        self.serving_path = Path(serving_path)
+        self.description = f"DuckDB serving layer {self.serving_path}"
+
+    @contextmanager
+    def open(self) -> Iterator[MartQuery]:
+        if not self.serving_path.exists():
+            raise NotReady(
+                f"No data yet: nothing has been published to {self.serving_path}. "
+                "Start the pipeline (make demo, or scripts/simulate.py --home "
+                f"{self.serving_path.parent}); the dashboard picks the data up on its own."
+            )
+        import duckdb
+
+        # A fresh in-memory database that attaches the file: duckdb.connect(path)
+        # would hand back a cached instance (an older publication) while another
+        # session of the app still has the file open.
+        con = duckdb.connect(":memory:")
+        try:
+            try:
+                con.execute("attach ? as serving (read_only)", [str(self.serving_path)])
+            except duckdb.Error as error:
+                raise NotReady(
+                    f"Still loading: cannot open {self.serving_path} yet ({error})."
+                ) from error
+            con.execute("use serving")
+
+            def query(sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+                try:
+                    return normalise(con.execute(sql, list(params)).df())
+                except duckdb.CatalogException:
+                    return pd.DataFrame()  # a mart not published yet
+
+            yield query
+        finally:
+            con.close()
+
+
+class SnowflakeReader(MartReader):
+    """The dynamic tables in Snowflake, read as the reporter role. Snowflake
+    keeps no ops tables of ours: pipeline health shows n/a there."""
+
+    def __init__(self, config: SnowflakeConfig) -> None:
+        self.config = config
+        self.description = f"Snowflake {config.account} / {config.database}.analytics"
+        self._con = None  # one connection, shared by the app's sessions
+
+    def _connection(self):
+        if self._con is None or self._con.is_closed():
+            import snowflake.connector
+
+            args = self.config.connect_args("analytics")
+            args["role"] = self.config.reporter_role or self.config.role
+            try:
+                self._con = snowflake.connector.connect(**args, paramstyle="qmark")
+            except snowflake.connector.errors.Error as error:
+                raise NotReady(f"Cannot connect to Snowflake: {error.msg or error}") from error
+        return self._con
+
+    @contextmanager
+    def open(self) -> Iterator[MartQuery]:
+        import snowflake.connector
+
+        con = self._connection()
+
+        def query(sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+            cursor = con.cursor()
+            try:
+                cursor.execute(sql, list(params))
+                columns = [column.name.lower() for column in cursor.description]
+                return normalise(pd.DataFrame(cursor.fetchall(), columns=columns))
+            except snowflake.connector.errors.ProgrammingError as error:
+                if error.errno == 2003:  # does not exist or not authorized: not built yet
+                    return pd.DataFrame()
+                raise
+            finally:
+                cursor.close()
+
+        yield query
+
+
+def reader_for(target: str | None = None, home: str | os.PathLike | None = None) -> MartReader:
+    """The reader for a target, resolved like every snowcart command (--target,
+    $SNOWCART_TARGET, dev; --home, $SNOWCART_HOME, ./.snowcart) but creating
+    nothing: a dashboard only reads."""
+    target = target or os.environ.get("SNOWCART_TARGET") or "dev"
+    if target not in TARGETS:
+        raise ConfigError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
+    if target == "dev":
+        home_path = Path(home or os.environ.get("SNOWCART_HOME") or DEFAULT_HOME)
+        settings = Settings(target=target, home=home_path.expanduser().resolve())
+        return ServingReader(settings.serving_path)
+    from snowcart.backends.snowflake import SnowflakeConfig
+
+    if target == "fakesnow":
+        return SnowflakeReader(
+            SnowflakeConfig.for_fakesnow(int(os.environ.get("FAKESNOW_PORT", "8085")))
+        )
+    return SnowflakeReader(SnowflakeConfig.from_env())
+
+
+def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Same dtypes from both engines: Decimal as float, dates as datetime64."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object or values.isna().all():
+            continue
+        sample = values.dropna().iloc[0]
+        if isinstance(sample, Decimal):
+            frame[column] = values.astype(float)
+        elif isinstance(sample, date):
+            frame[column] = pd.to_datetime(values)
+    return frame
+
+
+# ---------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar selects. Empty regions/categories mean all of them;
+    `last_days` counts back from the newest order date and wins over start/end."""
+
+    start_date: date | None = None
+    end_date: date | None = None
+    last_days: int | None = None
+    regions: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @property
+    def slices_orders(self) -> bool:
+        """True when only the region/category mart can answer (orders then count per cell)."""
+        return bool(self.regions or self.categories)
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    start: date | None
+    end: date | None
+
+
+@dataclass
+class Where:
+    """A WHERE clause built from code-defined column names and bound values."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: list[object] = field(default_factory=list)
+
+    def add(self, clause: str, *params: object) -> Where:
+        self.clauses.append(clause)
+        self.params.extend(params)
+        return self
+
+    def add_in(self, column: str, values: Sequence[str]) -> Where:
+        if values:
+            placeholders = ", ".join("?" for _ in values)
+            self.add(f"{column} in ({placeholders})", *values)
+        return self
+
+    def sql(self) -> str:
+        return f"where {' and '.join(self.clauses)}" if self.clauses else ""
+
+
+# ---------------------------------------------------------------- KPIs
+
+KPIS = (  # key, label, column of the daily frame, is money
+    ("revenue", "Net revenue", "net_revenue", True),
+    ("orders", "Orders", "order_count", False),
+    ("aov", "Avg order value", "average_order_value", True),
+    ("margin", "Margin", "margin_amount", True),
+)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str  # stable id for tests and the page: kpi-<key>
+    label: str
+    value: float | None
+    previous: float | None
+    is_money: bool = True
+
+    @property
+    def change(self) -> float | None:
+        """Relative change against the previous day; None without one."""
+        if self.value is None or self.previous is None or self.previous == 0:
+            return None
+        return (self.value - self.previous) / abs(self.previous)
+
+    @property
+    def value_text(self) -> str:
+        return format_value(self.value, self.is_money)
+
+    @property
+    def delta_text(self) -> str | None:
+        return None if self.change is None else f"{self.change:+.1%} vs yesterday"
+
+
+@dataclass(frozen=True)
+class KpiSet:
+    today: date | None  # the newest order date in the selection
+    yesterday: date | None
+    has_yesterday: bool
+    kpis: tuple[Kpi, ...]
+    margin_rate: float | None = None
+
+
+def number(value: object) -> float | None:
+    """A plain float, or None for SQL null / NaN."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def format_value(value: float | None, is_money: bool = True) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    return f"${value:,.2f}" if is_money else f"{value:,.0f}"
+
+
+def kpis_from_daily(daily: pd.DataFrame) -> KpiSet:
+    """Revenue, orders, AOV and margin of the newest order date against the day before."""
+    if daily.empty:
+        empty = tuple(Kpi(key, label, None, None, is_money) for key, label, _, is_money in KPIS)
+        return KpiSet(today=None, yesterday=None, has_yesterday=False, kpis=empty)
+    by_date = daily.set_index(daily["order_date"].dt.date)
+    today = max(by_date.index)
+    yesterday = today - timedelta(days=1)
+    current = by_date.loc[today]
+    previous = by_date.loc[yesterday] if yesterday in by_date.index else None
+    kpis = tuple(
+        Kpi(
+            key,
+            label,
+            number(current[column]),
+            None if previous is None else number(previous[column]),
+            is_money,
+        )
+        for key, label, column, is_money in KPIS
+    )
+    net, margin = number(current["net_revenue"]), number(current["margin_amount"])
+    margin_rate = margin / net if net and margin is not None else None
+    return KpiSet(today, yesterday, previous is not None, kpis, margin_rate)
+
+
+# ---------------------------------------------------------------- the data
+
+
+def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    return numerator / denominator.where(denominator != 0)
+
+
+class DashboardData:
+    """Every query of one refresh, over one publication, with one set of filters."""
+
+    def __init__(
+        self,
+        query: MartQuery,
+        filters: Filters = Filters(),
+        has_ops_tables: bool = True,
+        now: datetime | None = None,
+    ) -> None:
+        self.query = query
+        self.filters = filters
+        self.has_ops_tables = has_ops_tables
+        self.now = now or datetime.now(UTC).replace(tzinfo=None)
+        self._window: DateWindow | None = None
+        self._daily: pd.DataFrame | None = None
+
+    # ---- state and filter choices
+
+    def newest_order_date(self) -> date | None:
+        frame = self.query("select max(order_date) as newest from analytics.rpt_daily_sales")
+        if frame.empty or pd.isna(frame["newest"].iloc[0]):
+            return None
+        return pd.Timestamp(frame["newest"].iloc[0]).date()
+
+    def loading_message(self) -> str | None:
+        """A message while the marts hold no orders yet, else None."""
+        if self.newest_order_date() is None:
+            return (
+                "Still loading: the serving layer is published but holds no orders yet. "
+                "This page refreshes on its own."
+            )
+        return None
+
+    def filter_options(self) -> dict[str, object]:
+        """Regions, categories and the date bounds the sidebar offers."""
+        cells = "analytics.rpt_daily_sales_by_region_category"
+        regions = self.query(f"select distinct region from {cells} order by region")
+        categories = self.query(f"select distinct category from {cells} order by category")
+        bounds = self.query(
+            "select min(order_date) as first_date, max(order_date) as last_date"
+            " from analytics.rpt_daily_sales"
+        )
+        first = last = None
+        if not bounds.empty and not pd.isna(bounds["last_date"].iloc[0]):
+            first = pd.Timestamp(bounds["first_date"].iloc[0]).date()
+            last = pd.Timestamp(bounds["last_date"].iloc[0]).date()
+        return {
+            "regions": [] if regions.empty else regions["region"].tolist(),
+            "categories": [] if categories.empty else categories["category"].tolist(),
+            "first_date": first,
+            "last_date": last,
+        }
+
+    @property
+    def window(self) -> DateWindow:
+        if self._window is None:
+            if self.filters.last_days:
+                newest = self.newest_order_date()
+                start = None if newest is None else newest - timedelta(self.filters.last_days - 1)
+                self._window = DateWindow(start, newest)
+            else:
+                self._window = DateWindow(self.filters.start_date, self.filters.end_date)
+        return self._window
+
+    def _where(
+        self,
+        date_column: str | None = None,
+        region_column: str | None = None,
+        category_column: str | None = None,
+        month_column: str | None = None,
+    ) -> Where:
+        where = Where()
+        window = self.window
+        if date_column and window.start:
+            where.add(f"{date_column} >= ?", window.start)
+        if date_column and window.end:
+            where.add(f"{date_column} <= ?", window.end)
+        if month_column and window.start:
+            where.add(f"{month_column} >= ?", window.start.replace(day=1))
+        if month_column and window.end:
+            where.add(f"{month_column} <= ?", window.end)
+        if region_column:
+            where.add_in(region_column, self.filters.regions)
+        if category_column:
+            where.add_in(category_column, self.filters.categories)
+        return where
+
+    # ---- Overview
+
+    def daily_sales(self) -> pd.DataFrame:
+        """Per order date: orders, net and booked revenue, AOV, margin.
+
+        Unfiltered by region and category it is rpt_daily_sales itself; with
+        those filters it sums rpt_daily_sales_by_region_category, where an
+        order spanning two categories counts in both."""
+        if self._daily is None:
+            self._daily = self._query_daily_sales()
+        return self._daily.copy()
+
+    def _query_daily_sales(self) -> pd.DataFrame:
+        if not self.filters.slices_orders:
+            where = self._where(date_column="order_date")
+            return self.query(
+                "select order_date, order_count, net_revenue, booked_revenue,"
+                " average_order_value, margin_amount, margin_rate"
+                f" from analytics.rpt_daily_sales {where.sql()} order by order_date",
+                where.params,
+            )
+        where = self._where("order_date", "region", "category")
+        daily = self.query(
+            "select order_date, sum(order_count) as order_count,"
+            " sum(net_revenue) as net_revenue, sum(booked_revenue) as booked_revenue,"
+            " sum(margin_amount) as margin_amount"
+            f" from analytics.rpt_daily_sales_by_region_category {where.sql()}"
+            " group by order_date order by order_date",
+            where.params,
+        )
+        if daily.empty:
+            return daily
+        daily["average_order_value"] = safe_ratio(daily["booked_revenue"], daily["order_count"])
+        daily["margin_rate"] = safe_ratio(daily["margin_amount"], daily["net_revenue"])
+        return daily
+
+    def kpis(self) -> KpiSet:
+        return kpis_from_daily(self.daily_sales())
+
+    def revenue_trend(self, days: int = TREND_DAYS) -> pd.DataFrame:
+        """Net revenue, margin and orders for the last `days` days up to the newest
+        order date (from the first day with orders), days without orders as zero."""
+        daily = self.daily_sales()
+        if daily.empty:
+            return daily
+        end = daily["order_date"].max()
+        start = max(end - pd.Timedelta(days=days - 1), daily["order_date"].min())
+        calendar = pd.date_range(start, end, freq="D")
+        trend = (
+            daily.set_index("order_date")[["net_revenue", "margin_amount", "order_count"]]
+            .reindex(calendar, fill_value=0)
+            .rename_axis("order_date")
+            .reset_index()
+        )
+        return trend
+
+    def sales_per_minute(self, minutes: int = LIVE_MINUTES) -> pd.DataFrame:
+        """The live view: orders and revenue per minute over the newest hour."""
+        where = Where()
+        if self.window.end:
+            where.add(
+                "sales_minute < ?",
+                datetime.combine(self.window.end + timedelta(1), datetime.min.time()),
+            )
+        newest = self.query(
+            f"select max(sales_minute) as newest from analytics.rpt_sales_per_minute {where.sql()}",
+            where.params,
+        )
+        if newest.empty or pd.isna(newest["newest"].iloc[0]):
+            return pd.DataFrame()
+        end = pd.Timestamp(newest["newest"].iloc[0])
+        start = end - pd.Timedelta(minutes=minutes - 1)
+        live = self.query(
+            "select sales_minute, order_count, booked_revenue, net_revenue"
+            " from analytics.rpt_sales_per_minute"
+            " where sales_minute >= ? and sales_minute <= ? order by sales_minute",
+            [start.to_pydatetime(), end.to_pydatetime()],
+        )
+        calendar = pd.date_range(start, end, freq="min")
+        return (
+            live.set_index("sales_minute")
+            .reindex(calendar, fill_value=0)
+            .rename_axis("sales_minute")
+            .reset_index()
+        )
+
+    def live_freshness(self) -> dict[str, object]:
+        """Newest order the live mart shows and how long ago that was (both engines)."""
+        frame = self.query(
+            "select max(newest_ordered_at) as newest from analytics.rpt_sales_per_minute"
+        )
+        if frame.empty or pd.isna(frame["newest"].iloc[0]):
+            return {"newest_ordered_at": None, "lag_s": None}
+        newest = pd.Timestamp(frame["newest"].iloc[0]).to_pydatetime()
+        return {"newest_ordered_at": newest, "lag_s": (self.now - newest).total_seconds()}
+
+    # ---- Customers
+
+    def _customer_region_filter(self, customer_column: str = "customer_id") -> Where:
+        """Customers by their current country's region (dim_geography)."""
+        where = Where()
+        if self.filters.regions:
+            placeholders = ", ".join("?" for _ in self.filters.regions)
+            where.add(
+                f"{customer_column} in (select customer_id from analytics.rpt_customer_segments"
+                " where country_code in (select country_code from analytics.dim_geography"
+                f" where region in ({placeholders})))",
+                *self.filters.regions,
+            )
+        return where
+
+    def customers(self) -> dict[str, pd.DataFrame]:
+        where = self._customer_region_filter()
+        segments = "analytics.rpt_customer_segments"
+        top = self.query(
+            "select customer_id, customer_name, country_code, age_group, rfm_segment,"
+            " order_count, net_revenue, last_ordered_at"
+            f" from {segments} {where.sql()}"
+            f" order by net_revenue desc, customer_id limit {TOP_CUSTOMERS}",
+            where.params,
+        )
+        by_segment = self.query(
+            "select rfm_segment, count(*) as customer_count, sum(net_revenue) as net_revenue"
+            f" from {segments} {where.sql()} group by rfm_segment order by net_revenue desc",
+            where.params,
+        )
+        by_age = self.query(
+            "select age_group, count(*) as customer_count, sum(net_revenue) as net_revenue,"
+            " avg(net_revenue) as net_revenue_per_customer"
+            f" from {segments} {where.sql()} group by age_group order by age_group",
+            where.params,
+        )
+        repeat = self.query(
+            "select is_repeat_customer, count(*) as customer_count,"
+            " sum(net_revenue) as net_revenue"
+            f" from {segments} {where.sql()} group by is_repeat_customer",
+            where.params,
+        )
+        if not repeat.empty:
+            repeat["customers"] = repeat["is_repeat_customer"].map(
+                {True: "Repeat", False: "One order"}
+            )
+        repeat_30 = self.query(
+            "select repeat_rank, customer_id, customer_name, order_count_30_days,"
+            " net_revenue_30_days from analytics.rpt_repeat_customers_30_days"
+            f" {where.sql()} order by repeat_rank limit {TOP_CUSTOMERS}",
+            where.params,
+        )
+        multi_region = self.query(
+            "select count(*) as customer_count from analytics.rpt_multi_region_customers"
+            f" {where.sql()}",
+            where.params,
+        )
+        return {
+            "top_customers": top,
+            "segments": by_segment,
+            "age_groups": by_age,
+            "repeat": repeat,
+            "repeat_30_days": repeat_30,
+            "multi_region": multi_region,
+        }
+
+    # ---- Products
+
+    def products(self) -> dict[str, pd.DataFrame]:
+        where = self._where(category_column="performance.category")
+        top_products = self.query(
+            "select performance.product_id, performance.product_name, performance.category,"
+            " performance.units_sold, quantities.units_returned, performance.net_revenue,"
+            " performance.margin_amount, performance.margin_rate"
+            " from analytics.rpt_product_performance as performance"
+            " left join analytics.rpt_product_quantity_sold as quantities"
+            " on performance.product_id = quantities.product_id"
+            f" {where.sql()}"
+            f" order by performance.net_revenue desc, performance.product_id limit {TOP_PRODUCTS}",
+            where.params,
+        )
+        categories = self.category_sales()
+        return {
+            "top_products": top_products,
+            "top_categories": categories.head(TOP_PRODUCTS),
+            "categories": categories,
+        }
+
+    def category_sales(self) -> pd.DataFrame:
+        """Revenue and margin per category within every filter."""
+        where = self._where("order_date", "region", "category")
+        frame = self.query(
+            "select category, sum(units_sold) as units_sold, sum(net_revenue) as net_revenue,"
+            " sum(margin_amount) as margin_amount"
+            f" from analytics.rpt_daily_sales_by_region_category {where.sql()}"
+            " group by category order by net_revenue desc, category",
+            where.params,
+        )
+        if not frame.empty:
+            frame["margin_rate"] = safe_ratio(frame["margin_amount"], frame["net_revenue"])
+        return frame
+
+    # ---- Sales trends
+
+    def hourly_heatmap(self) -> pd.DataFrame:
+        """Net revenue by weekday (rows, Monday first) and hour of day (columns 0–23)."""
+        where = Where()
+        if self.window.start:
+            where.add("dates.date_day >= ?", self.window.start)
+        if self.window.end:
+            where.add("dates.date_day <= ?", self.window.end)
+        cells = self.query(
+            "select dates.day_name, extract(hour from minutes.sales_minute) as order_hour,"
+            " sum(minutes.net_revenue) as net_revenue"
+            " from analytics.rpt_sales_per_minute as minutes"
+            " inner join analytics.dim_dates as dates"
+            " on cast(minutes.sales_minute as date) = dates.date_day"
+            f" {where.sql()} group by dates.day_name, order_hour",
+            where.params,
+        )
+        grid = pd.DataFrame(0.0, index=list(WEEKDAYS), columns=list(range(24)))
+        for row in cells.itertuples(index=False):
+            grid.loc[row.day_name, int(row.order_hour)] = float(row.net_revenue)
+        grid.index.name = "weekday"
+        return grid
+
+    def monthly_sales(self) -> pd.DataFrame:
+        where = self._where(
+            region_column="region", category_column="category", month_column="sales_month"
+        )
+        return self.query(
+            "select sales_month, category, region, order_count, units_sold, net_revenue"
+            f" from analytics.rpt_monthly_sales_by_category_region {where.sql()}"
+            " order by sales_month, category, region",
+            where.params,
+        )
+
+    def regional_growth(self) -> pd.DataFrame:
+        where = self._where(date_column="order_date", region_column="region")
+        return self.query(
+            "select region, order_date, order_count, net_revenue, previous_day_net_revenue,"
+            " trailing_7_day_net_revenue, day_over_day_growth"
+            f" from analytics.rpt_regional_sales {where.sql()} order by order_date, region",
+            where.params,
+        )
+
+    # ---- Inventory
+
+    def inventory(self) -> dict[str, object]:
+        where = self._where(category_column="category")
+        stock = self.query(
+            "select product_id, product_name, category, stock_on_hand, units_sold_28_days,"
+            " average_daily_units_sold, days_until_stockout, needs_reorder, last_moved_at"
+            f" from analytics.rpt_inventory_current {where.sql()}"
+            " order by days_until_stockout nulls last, product_id",
+            where.params,
+        )
+        if stock.empty:
+            return {"stock": stock, "reorder": stock, "by_category": stock, "summary": {}}
+        reorder = stock[stock["needs_reorder"].astype(bool)].copy()
+        by_category = (
+            stock.groupby("category", as_index=False)
+            .agg(
+                stock_on_hand=("stock_on_hand", "sum"),
+                products=("product_id", "count"),
+                needing_reorder=("needs_reorder", "sum"),
+            )
+            .sort_values("category")
+        )
+        summary = {
+            "products": len(stock),
+            "units_on_hand": float(stock["stock_on_hand"].sum()),
+            "needing_reorder": int(stock["needs_reorder"].astype(bool).sum()),
+            "out_of_stock": int((stock["stock_on_hand"] <= 0).sum()),
+        }
+        return {"stock": stock, "reorder": reorder, "by_category": by_category, "summary": summary}
+
+    # ---- Payments
+
+    def payments(self) -> dict[str, pd.DataFrame]:
+        where = self._where(date_column="payment_date")
+        sums = (
+            "sum(authorized_count) as authorized_count, sum(failed_count) as failed_count,"
+            " sum(refund_count) as refund_count, sum(authorized_amount) as authorized_amount,"
+            " sum(refunded_amount) as refunded_amount"
+        )
+        by_method = self.query(
+            f"select payment_method, {sums} from analytics.rpt_payments {where.sql()}"
+            " group by payment_method order by payment_method",
+            where.params,
+        )
+        by_day = self.query(
+            f"select payment_date, {sums} from analytics.rpt_payments {where.sql()}"
+            " group by payment_date order by payment_date",
+            where.params,
+        )
+        for frame in (by_method, by_day):
+            if frame.empty:
+                continue
+            attempts = frame["authorized_count"] + frame["failed_count"]
+            frame["attempt_count"] = attempts
+            frame["failure_rate"] = safe_ratio(frame["failed_count"], attempts)
+            frame["refund_rate"] = safe_ratio(frame["refund_count"], frame["authorized_count"])
+        if not by_method.empty:
+            by_method["method_share"] = safe_ratio(
+                by_method["attempt_count"],
+                pd.Series(by_method["attempt_count"].sum(), index=by_method.index),
+            )
+        return {"by_method": by_method, "by_day": by_day}
+
+    # ---- Geography
+
+    def geography(self) -> dict[str, pd.DataFrame]:
+        where = self._where("order_date", "region", "category")
+        countries = self.query(
+            "select country_code, country_name, region, sum(order_count) as order_count,"
+            " sum(net_revenue) as net_revenue, sum(margin_amount) as margin_amount"
+            f" from analytics.rpt_daily_sales_by_region_category {where.sql()}"
+            " group by country_code, country_name, region"
+            " order by net_revenue desc, country_code",
+            where.params,
+        )
+        if countries.empty:
+            return {"countries": countries, "regions": countries}
+        regions = (
+            countries.groupby("region", as_index=False)[["net_revenue", "margin_amount"]]
+            .sum()
+            .sort_values("net_revenue", ascending=False)
+        )
+        regions["revenue_share"] = regions["net_revenue"] / regions["net_revenue"].sum()
+        return {"countries": countries, "regions": regions}
+
+    # ---- Funnel
+
+    def funnel(self) -> dict[str, pd.DataFrame]:
+        where = self._where(date_column="session_date")
+        columns = ["session_count", *(column for _, column in FUNNEL_STAGES)]
+        totals = self.query(
+            "select "
+            + ", ".join(f"sum({column}) as {column}" for column in columns)
+            + f" from analytics.rpt_funnel {where.sql()}",
+            where.params,
+        )
+        daily = self.query(
+            "select session_date, session_count, purchase_sessions, view_to_cart_rate,"
+            " cart_to_checkout_rate, checkout_to_purchase_rate, session_conversion_rate"
+            f" from analytics.rpt_funnel {where.sql()} order by session_date",
+            where.params,
+        )
+        if totals.empty or pd.isna(totals["session_count"].iloc[0]):
+            return {"stages": pd.DataFrame(), "daily": daily}
+        row = totals.iloc[0]
+        stages = pd.DataFrame(
+            {
+                "stage": [label for label, _ in FUNNEL_STAGES],
+                "sessions": [float(row[column]) for _, column in FUNNEL_STAGES],
+            }
+        )
+        stages["rate_from_previous"] = safe_ratio(
+            stages["sessions"], stages["sessions"].shift(1)
+        ).fillna(1.0)
+        session_count = float(row["session_count"])
+        stages["share_of_sessions"] = stages["sessions"] / session_count if session_count else None
+        return {"stages": stages, "daily": daily}
+
+    # ---- Pipeline health
+
+    def pipeline_health(self) -> dict[str, object] | None:
+        """Freshness per mart, the refresh log and its errors, events/s; None
+        where the engine has no ops tables (Snowflake)."""
+        if not self.has_ops_tables:
+            return None
+        freshness = self.query(
+            "select mart, published_at, newest_event_at, lag_s from ops.mart_freshness"
+            " order by mart"
+        )
+        if not freshness.empty:
+            freshness["published_s_ago"] = (self.now - freshness["published_at"]).dt.total_seconds()
+        log = self.query(
+            "select started_at, job, status, duration_s, rows_processed, newest_event_at,"
+            " lag_s, error from ops.refresh_log"
+            f" order by started_at desc limit {REFRESH_LOG_ROWS}"
+        )
+        errors = self.query(
+            "select started_at, job, error from ops.refresh_log where status <> 'success'"
+            f" order by started_at desc limit {REFRESH_LOG_ROWS}"
+        )
+        jobs = self.query(
+            "select job, count(*) as runs,"
+            " sum(case when status = 'success' then 0 else 1 end) as failures,"
+            " avg(duration_s) as average_duration_s, max(started_at) as last_started_at"
+            " from ops.refresh_log group by job order by job"
+        )
+        recent = self.query(
+            "select sum(rows_processed) as rows_processed from ops.refresh_log"
+            " where job = 'transform' and started_at >= ?",
+            [self.now - timedelta(seconds=EVENT_RATE_WINDOW_S)],
+        )
+        recent_rows = 0.0
+        if not recent.empty and not pd.isna(recent["rows_processed"].iloc[0]):
+            recent_rows = float(recent["rows_processed"].iloc[0])
+        return {
+            "freshness": freshness,
+            "refresh_log": log,
+            "errors": errors,
+            "jobs": jobs,
+            "events_per_s": recent_rows / EVENT_RATE_WINDOW_S,
+        }

@@ -1,0 +1,458 @@
+"""The dashboard against a real pipeline run: Streamlit's AppTest renders every
+tab in this process, and a real headless Chromium (Playwright) clicks through
+the app served by `streamlit run`. KPI figures are checked against SQL of the
+test's own on the serving file, not against snowcart.dashboard."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import PROJECT_DIR, free_port, simulate
+from streamlit.testing.v1 import AppTest
+
+from snowcart import serving
+from snowcart.backends.snowflake import SnowflakeConfig
+from snowcart.dashboard import DashboardData, Filters, NotReady, ServingReader, SnowflakeReader
+
+APP = PROJECT_DIR / "dashboard" / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
+README_IMAGES = {"Overview": "overview.png", "Pipeline health": "pipeline-health.png"}
+TABS = (
+    "Overview",
+    "Customers",
+    "Products",
+    "Sales trends",
+    "Inventory",
+    "Payments",
+    "Geography",
+    "Funnel",
+    "Pipeline health",
+)
+# label on the page -> column of analytics.rpt_daily_sales
+KPI_COLUMNS = {
+    "Net revenue": "net_revenue",
+    "Orders": "order_count",
+    "Avg order value": "average_order_value",
+    "Margin": "margin_amount",
+}
+KPI_KEYS = {
+    "Net revenue": "revenue",
+    "Orders": "orders",
+    "Avg order value": "aov",
+    "Margin": "margin",
+}
+# Three days of history (0.1 events/s on average, cut at 20,000 events), so
+# "today" has a yesterday to compare with: --rate 0 would backfill at 1,000
+# events/s and fit all 20,000 events into a few minutes of one day.
+PIPELINE_ARGS = ("--events", "20000", "--rate", "0.1", "--backfill", "3")
+
+
+@pytest.fixture(scope="module")
+def pipeline_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("dashboard-home")
+    result = simulate(*PIPELINE_ARGS, "--home", str(home))
+    assert result.returncode == 0, result.stderr[-4000:] + result.stdout[-2000:]
+    assert (home / "serving.duckdb").exists()
+    return home
+
+
+def serving_rows(home: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def expected_kpis(home: Path) -> dict[str, tuple[Decimal, Decimal | None]]:
+    """(today, yesterday) per KPI label, straight from rpt_daily_sales."""
+    columns = ", ".join(KPI_COLUMNS.values())
+    [(today,)] = serving_rows(home, "select max(order_date) from analytics.rpt_daily_sales")
+    rows = dict(
+        (row[0], row[1:])
+        for row in serving_rows(
+            home,
+            f"select order_date, {columns} from analytics.rpt_daily_sales"
+            " where order_date in (?, ?)",
+            [today, today - timedelta(days=1)],
+        )
+    )
+    yesterday = rows.get(today - timedelta(days=1))
+    return {
+        label: (
+            Decimal(rows[today][index]),
+            None if yesterday is None else Decimal(yesterday[index]),
+        )
+        for index, label in enumerate(KPI_COLUMNS)
+    }
+
+
+def shown_number(text: str) -> Decimal:
+    return Decimal(re.sub(r"[$,]", "", text))
+
+
+def assert_kpi_shown(label: str, value_text: str, expected: Decimal) -> None:
+    # Shown to the cent (orders: whole), so within half a unit of the last digit.
+    tolerance = Decimal("0.5") if label == "Orders" else Decimal("0.005")
+    assert abs(shown_number(value_text) - expected) <= tolerance, (label, value_text, expected)
+
+
+def assert_delta_shown(label: str, delta_text: str, today: Decimal, yesterday: Decimal) -> None:
+    match = re.fullmatch(r"([+-]\d+\.\d)% vs yesterday", delta_text)
+    assert match, (label, delta_text)
+    expected = (today - yesterday) / abs(yesterday) * 100
+    assert abs(Decimal(match.group(1)) - expected) <= Decimal("0.05"), (label, delta_text)
+
+
+def app_test(monkeypatch, home: Path) -> AppTest:
+    # The app reads its own argv, as under `streamlit run app.py -- --home DIR`.
+    monkeypatch.setattr(sys, "argv", [str(APP), "--home", str(home), "--refresh-seconds", "60"])
+    monkeypatch.delenv("SNOWCART_TARGET", raising=False)
+    return AppTest.from_file(str(APP), default_timeout=60)
+
+
+def metrics_by_label(app: AppTest) -> dict[str, object]:
+    return {metric.label: metric for metric in app.metric}
+
+
+# ---------------------------------------------------------------- AppTest
+
+
+def test_every_tab_renders_and_kpis_equal_the_marts(pipeline_home, monkeypatch):
+    app = app_test(monkeypatch, pipeline_home)
+    app.run()
+
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert not app.error, [error.value for error in app.error]
+    assert [tab.label for tab in app.tabs] == list(TABS)
+    for tab in app.tabs:
+        charts = tab.get("plotly_chart")
+        assert charts, f"tab {tab.label} shows no chart"
+
+    expected = expected_kpis(pipeline_home)
+    assert all(yesterday is not None for _, yesterday in expected.values())
+    metrics = metrics_by_label(app)
+    for label, (today, yesterday) in expected.items():
+        assert_kpi_shown(label, metrics[label].value, today)
+        assert_delta_shown(label, metrics[label].delta, today, yesterday)
+
+    # Pipeline health: what the serving layer's ops tables hold.
+    [(failed_jobs,)] = serving_rows(
+        pipeline_home, "select count(*) from ops.refresh_log where status <> 'success'"
+    )
+    assert metrics["Failed jobs (refresh log)"].value == str(failed_jobs)
+    [(mart_count,)] = serving_rows(pipeline_home, "select count(*) from ops.mart_freshness")
+    freshness_tables = [
+        frame.value
+        for frame in app.tabs[TABS.index("Pipeline health")].dataframe
+        if "published_s_ago" in frame.value.columns
+    ]
+    assert len(freshness_tables[0]) == mart_count
+
+
+def test_region_category_and_date_filters_apply(pipeline_home, monkeypatch):
+    [(region, category)] = serving_rows(
+        pipeline_home,
+        "select region, category from analytics.rpt_daily_sales_by_region_category"
+        " group by region, category order by sum(net_revenue) desc limit 1",
+    )
+    [(first_day, last_day)] = serving_rows(
+        pipeline_home, "select min(order_date), max(order_date) from analytics.rpt_daily_sales"
+    )
+    app = app_test(monkeypatch, pipeline_home)
+    app.run()
+    app.multiselect(key="regions").select(region)
+    app.multiselect(key="categories").select(category)
+    app.selectbox(key="period").select("Custom range")
+    app.run()
+    # The newest day left out: "today" becomes the day before.
+    end = last_day - timedelta(days=1)
+    app.date_input(key="dates").set_value((first_day, end))
+    app.run()
+    assert not app.exception and not app.error
+
+    [(net_revenue, margin)] = serving_rows(
+        pipeline_home,
+        "select sum(net_revenue), sum(margin_amount)"
+        " from analytics.rpt_daily_sales_by_region_category"
+        " where order_date = ? and region = ? and category = ?",
+        [end, region, category],
+    )
+    metrics = metrics_by_label(app)
+    assert_kpi_shown("Net revenue", metrics["Net revenue"].value, net_revenue)
+    assert_kpi_shown("Margin", metrics["Margin"].value, margin)
+    assert any(f"selection, {end}" in caption.value for caption in app.caption)
+
+    # Geography shows only the region picked.
+    geography = app.tabs[TABS.index("Geography")]
+    [regions_table] = geography.dataframe
+    assert regions_table.value["region"].tolist() == [region]
+
+
+def test_empty_home_shows_a_clear_message(tmp_path, monkeypatch):
+    app = app_test(monkeypatch, tmp_path / "no-pipeline-yet")
+    app.run()
+
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert not app.error
+    assert any("No data yet" in info.value for info in app.info)
+    assert not app.metric and not app.tabs
+    assert not (tmp_path / "no-pipeline-yet").exists()  # a reader creates nothing
+
+
+def publish_daily_sales(path: Path, rows: list[tuple[date, int]]) -> None:
+    """A serving file with a minimal rpt_daily_sales, via the pipeline's own publish."""
+    with duckdb.connect(str(path.with_name("source.duckdb"))) as con:
+        con.execute("create schema if not exists analytics")
+        con.execute(
+            "create or replace table analytics.rpt_daily_sales"
+            " (order_date date, order_count bigint, net_revenue decimal(18, 4),"
+            " booked_revenue decimal(18, 4), average_order_value decimal(18, 4),"
+            " margin_amount decimal(18, 4), margin_rate double)"
+        )
+        for day, orders in rows:
+            con.execute(
+                "insert into analytics.rpt_daily_sales values (?, ?, ?, ?, ?, ?, ?)",
+                [day, orders, orders * 10, orders * 10, 10, orders * 4, 0.4],
+            )
+        serving.publish(con, path, [("analytics", "rpt_daily_sales")])
+
+
+def test_still_loading_then_each_publication_is_seen(tmp_path):
+    path = tmp_path / "serving.duckdb"
+    reader = ServingReader(path)
+    with pytest.raises(NotReady, match="No data yet"), reader.open():
+        pass
+
+    publish_daily_sales(path, [])
+    with reader.open() as query:
+        assert "Still loading" in DashboardData(query).loading_message()
+
+    publish_daily_sales(path, [(date(2026, 1, 1), 5), (date(2026, 1, 2), 8)])
+    with reader.open() as old_publication:
+        publish_daily_sales(path, [(date(2026, 1, 2), 8), (date(2026, 1, 3), 2)])
+        # A session still reading the old publication does not hide the new one.
+        with reader.open() as query:
+            kpis = DashboardData(query).kpis()
+        assert DashboardData(old_publication).kpis().today == date(2026, 1, 2)
+    assert kpis.today == date(2026, 1, 3)
+    orders = {kpi.key: kpi for kpi in kpis.kpis}["orders"]
+    assert (orders.value, orders.previous, orders.delta_text) == (2, 8, "-75.0% vs yesterday")
+    # A mart not published yet reads as empty, not as an error.
+    with reader.open() as query:
+        assert DashboardData(query, Filters(regions=("Europe",))).geography()["countries"].empty
+
+
+# ---------------------------------------------------------------- Snowflake mode
+
+
+@pytest.fixture
+def fake_snowflake(pipeline_home, monkeypatch):
+    """fakesnow in this process, its ANALYTICS schema holding the pipeline's marts."""
+    import fakesnow
+    import snowflake.connector
+
+    for name, value in {
+        "SNOWFLAKE_ACCOUNT": "fake",
+        "SNOWFLAKE_USER": "fake",
+        "SNOWFLAKE_PASSWORD": "snow",
+        "SNOWFLAKE_DATABASE": "SNOWCART",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with fakesnow.patch():
+        con = snowflake.connector.connect(database="SNOWCART", schema="ANALYTICS")
+        # fakesnow runs on DuckDB: copy the published marts in underneath it.
+        duck = con._duck_conn
+        duck.execute("attach ? as published (read_only)", [str(pipeline_home / "serving.duckdb")])
+        tables = duck.execute(
+            "select table_name from duckdb_tables()"
+            " where database_name = 'published' and schema_name = 'analytics'"
+        ).fetchall()
+        for (table,) in tables:
+            duck.execute(
+                f'create table SNOWCART.ANALYTICS."{table.upper()}"'
+                f' as select * from published.analytics."{table}"'
+            )
+        duck.execute("detach published")
+        yield SnowflakeConfig.from_env()
+
+
+def test_snowflake_reader_answers_like_the_serving_layer(pipeline_home, fake_snowflake):
+    filters = Filters(regions=("Europe", "North America"), last_days=2)
+    with (
+        SnowflakeReader(fake_snowflake).open() as snowflake_query,
+        ServingReader(pipeline_home / "serving.duckdb").open() as serving_query,
+    ):
+        for chosen in (Filters(), filters):
+            in_snowflake = DashboardData(snowflake_query, chosen, has_ops_tables=False)
+            served = DashboardData(serving_query, chosen, has_ops_tables=True)
+            assert [(kpi.value_text, kpi.delta_text) for kpi in in_snowflake.kpis().kpis] == [
+                (kpi.value_text, kpi.delta_text) for kpi in served.kpis().kpis
+            ]
+            for view in ("customers", "products", "payments", "geography", "funnel"):
+                ours, theirs = getattr(in_snowflake, view)(), getattr(served, view)()
+                assert {name: len(frame) for name, frame in ours.items()} == {
+                    name: len(frame) for name, frame in theirs.items()
+                }, view
+            assert in_snowflake.hourly_heatmap().to_numpy().sum() == pytest.approx(
+                served.hourly_heatmap().to_numpy().sum()
+            )
+            assert in_snowflake.pipeline_health() is None
+
+
+def test_app_in_snowflake_mode_shows_n_a_for_pipeline_health(
+    pipeline_home, fake_snowflake, monkeypatch
+):
+    monkeypatch.setattr(sys, "argv", [str(APP), "--target", "snowflake"])
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.run()
+
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert not app.error, [error.value for error in app.error]
+    metrics = metrics_by_label(app)
+    for label, (today, _) in expected_kpis(pipeline_home).items():
+        assert_kpi_shown(label, metrics[label].value, today)
+    assert metrics["Events/s"].value == "n/a"
+    assert any("Snowflake" in caption.value for caption in app.sidebar.caption)
+
+
+# ---------------------------------------------------------------- real browser
+
+
+@pytest.fixture
+def streamlit_url(pipeline_home, tmp_path):
+    port = free_port()
+    log_path = tmp_path / "streamlit.log"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--", "--home", str(pipeline_home), "--refresh-seconds", "3",
+    ]  # fmt: skip
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError as error:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"streamlit did not start: {log_path.read_text()}"
+                    ) from error
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def test_real_browser_clicks_every_tab(pipeline_home, streamlit_url):
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
+            ".ci/run does it on a clean machine."
+        )
+    from playwright.sync_api import expect, sync_playwright
+
+    expected = expected_kpis(pipeline_home)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(streamlit_url)
+            for label, key in KPI_KEYS.items():
+                value = page.locator(f".st-key-kpi-{key} [data-testid='stMetricValue']")
+                expect(value).to_have_text(re.compile(r"\S"), timeout=30_000)
+                text = value.inner_text().strip()
+                assert text != "—", label
+                assert_kpi_shown(label, text, expected[label][0])
+
+            refreshed = page.locator(".st-key-refreshed-at")
+            first_refresh = refreshed.inner_text()
+            for number, tab in enumerate(TABS, start=1):
+                page.get_by_role("tab", name=tab, exact=True).click()
+                panel = page.locator("[data-testid='stTabPanel']:visible")
+                expect(panel.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
+                assert page.locator("[data-testid='stException']").count() == 0, tab
+                assert page.locator("[data-testid='stAlertContentError']").count() == 0, tab
+                shot = SCREENSHOTS / f"{number:02d}-{tab.lower().replace(' ', '-')}.png"
+                screenshot_whole_tab(page, shot)
+                if tab in README_IMAGES:
+                    images = PROJECT_DIR / "docs" / "images"
+                    images.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(shot, images / README_IMAGES[tab])
+            # It refreshes on its own (every 3 s here), and stays on the tab picked.
+            expect(refreshed).not_to_have_text(first_refresh, timeout=20_000)
+            expect(page.get_by_role("tab", name=TABS[-1], exact=True)).to_have_attribute(
+                "aria-selected", "true"
+            )
+            assert page.locator("[data-testid='stException']").count() == 0
+
+            # Both themes: the main menu switches to dark, the page at once and the
+            # charts, in the dark palette of .streamlit/config.toml, at the next refresh.
+            page.get_by_role("tab", name="Overview", exact=True).click()
+            assert first_bar_fill(page) == theme_color("light")
+            light_background = app_background(page)
+            page.locator("[data-testid='stMainMenu']").click()
+            page.locator("[data-testid='stMainMenuItem-theme-Dark']").click()
+            page.wait_for_function(
+                "color => getComputedStyle("
+                "document.querySelector('.js-plotly-plot .bars .point path')).fill === color",
+                arg=theme_color("dark"),
+                timeout=20_000,
+            )
+            assert app_background(page) != light_background
+            page.keyboard.press("Escape")  # close the menu
+            assert page.locator("[data-testid='stException']").count() == 0
+            shot = SCREENSHOTS / "overview-dark.png"
+            screenshot_whole_tab(page, shot)
+            shutil.copyfile(shot, PROJECT_DIR / "docs" / "images" / "overview-dark.png")
+        finally:
+            browser.close()
+
+
+def theme_color(theme: str) -> str:
+    """The theme's first chart colour as the browser reports it: rgb(r, g, b)."""
+    config = tomllib.loads((PROJECT_DIR / ".streamlit" / "config.toml").read_text())
+    hex_color = config["theme"][theme]["chartCategoricalColors"][0].lstrip("#")
+    red, green, blue = (int(hex_color[index : index + 2], 16) for index in (0, 2, 4))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def first_bar_fill(page) -> str:
+    return page.evaluate(
+        "getComputedStyle(document.querySelector('.js-plotly-plot .bars .point path')).fill"
+    )
+
+
+def app_background(page) -> str:
+    return page.evaluate(
+        "getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"
+    )
+
+
+def screenshot_whole_tab(page, path: Path) -> None:
+    """Streamlit scrolls inside its main block: grow the window to the content first."""
+    page.wait_for_timeout(600)  # let plotly finish laying out
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": min(max(int(height), 900), 4000)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
