@@ -18,6 +18,11 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # fakesnow has no GRANT: the tests turn the marts' reporter grants off (in this
 # process, for in-process dbt, and in every command they start).
 os.environ.setdefault("SNOWCART_REPORTER_ROLE", "")
+# Under pytest-xdist each worker gets its own dbt target/ and logs/: two dbt runs
+# sharing one partial-parse cache and compiled/ folder would trip over each other.
+if WORKER := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["DBT_TARGET_PATH"] = str(PROJECT_DIR / "target" / WORKER)
+    os.environ["DBT_LOG_PATH"] = str(PROJECT_DIR / "logs" / WORKER)
 BIN_DIR = Path(sys.executable).parent
 
 
