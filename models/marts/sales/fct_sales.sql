@@ -9,15 +9,15 @@
 
 with
 
-order_lines as (
+order_lines as {{ inlined() }} (
     select * from {{ ref('stg_shop__order_lines') }}
 ),
 
-status_changes as (
+status_changes as {{ inlined() }} (
     select * from {{ ref('stg_shop__order_status_changes') }}
 ),
 
-return_lines as (
+return_lines as {{ inlined() }} (
     select * from {{ ref('stg_shop__return_lines') }}
 ),
 
@@ -34,28 +34,21 @@ ship_countries as (
 ),
 
 {% if is_incremental() %}
-
-watermark as (
-    select
-        coalesce(
-            max(_loaded_at), cast('1970-01-01' as {{ sql_type('timestamp') }})
-        ) as loaded_at
-    from {{ this }}
-),
+{%- set watermark = last_loaded_at() %}
 
 -- Orders touched since the last run: new lines, a status change, a return, or
 -- a customer or product version that changes which version a line points at
 -- (this is how an unknown member is corrected when the dimension arrives).
 changed_orders as (
     select order_id from order_lines
-    where _loaded_at > (select watermark.loaded_at from watermark)
+    where _loaded_at > {{ watermark }}
     union
     select order_id from status_changes
-    where _loaded_at > (select watermark.loaded_at from watermark)
+    where _loaded_at > {{ watermark }}
     union
     select order_id from return_lines
     where
-        _loaded_at > (select watermark.loaded_at from watermark)
+        _loaded_at > {{ watermark }}
         and order_id is not null
     union
     select order_lines.order_id
@@ -64,7 +57,7 @@ changed_orders as (
         on
             order_lines.customer_id = customers.customer_id
             and (order_lines.ordered_at >= customers.valid_from or customers.is_first_version)
-    where customers._loaded_at > (select watermark.loaded_at from watermark)
+    where customers._loaded_at > {{ watermark }}
     union
     select order_lines.order_id
     from order_lines
@@ -72,7 +65,7 @@ changed_orders as (
         on
             order_lines.product_id = products.product_id
             and (order_lines.ordered_at >= products.valid_from or products.is_first_version)
-    where products._loaded_at > (select watermark.loaded_at from watermark)
+    where products._loaded_at > {{ watermark }}
 ),
 
 lines_in_scope as (
