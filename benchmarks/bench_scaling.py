@@ -75,7 +75,8 @@ def land_orders(con: duckdb.DuckDBPyConnection, prefix: str, lines: int, days: i
     )
 
 
-def warehouse_with_history(home: Path, history_lines: int) -> Settings:
+def simulated_home(home: Path) -> Settings:
+    """A home after a 5,000-event simulation: customers, products and every table."""
     result = subprocess.run(
         [sys.executable, "scripts/simulate.py", "--events", "5000", "--rate", "0",
          "--home", str(home)],
@@ -85,11 +86,15 @@ def warehouse_with_history(home: Path, history_lines: int) -> Settings:
         raise RuntimeError(f"simulate.py failed:\n{result.stderr[-2000:]}")
     settings = Settings(target="dev", home=home)
     settings.prepare()
-    with duckdb.connect(str(settings.warehouse_path)) as con:
-        land_orders(con, "H", history_lines, days=365)
-    seconds, _ = timed(lambda: Dbt(settings).invoke(*TRANSFORM))
-    log(f"history of {history_lines:,} lines built in {seconds:.1f} s")
     return settings
+
+
+def add_history(settings: Settings, prefix: str, lines: int) -> None:
+    """Land `lines` order lines over the past year and build them (untimed)."""
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        land_orders(con, prefix, lines, days=365)
+    seconds, _ = timed(lambda: Dbt(settings).invoke(*TRANSFORM))
+    log(f"{lines:,} lines of history built in {seconds:.1f} s")
 
 
 def fct_sales_lines(settings: Settings) -> int:
@@ -98,13 +103,13 @@ def fct_sales_lines(settings: Settings) -> int:
         return con.execute("select count(*) from analytics.fct_sales").fetchone()[0]
 
 
-def incremental_runs(settings: Settings, config: ScalingConfig) -> list[float]:
+def incremental_runs(settings: Settings, config: ScalingConfig, prefix: str) -> list[float]:
     """Per delta: land it, stage it (untimed), then time fct_sales' incremental run."""
     seconds = []
     dbt = Dbt(settings)
     for index in range(config.runs):
         with duckdb.connect(str(settings.warehouse_path)) as con:
-            land_orders(con, f"D{index}_", config.delta_lines, days=0)
+            land_orders(con, f"{prefix}{index}_", config.delta_lines, days=0)
         dbt.invoke("run", "--select", "base_shop__orders", "base_shop__order_lines")
         elapsed, _ = timed(lambda: dbt.invoke("run", "--select", "fct_sales"))
         seconds.append(elapsed)
@@ -112,31 +117,32 @@ def incremental_runs(settings: Settings, config: ScalingConfig) -> list[float]:
 
 
 def run(config: ScalingConfig, workdir: Path) -> Section:
+    """One warehouse, grown: the small history, its deltas, then more history up
+    to the large size (older orders, as history is), and the same deltas again."""
     small, large = config.history_lines
     timings: dict[int, list[float]] = {}
     sizes: dict[int, int] = {}
     full_rebuilds: list[float] = []
-    for history in (small, large):
-        settings = warehouse_with_history(workdir / f"scaling-{history}", history)
+    settings = simulated_home(workdir / "scaling")
+    for history, prefix, lines in ((small, "H", small), (large, "G", large - small)):
+        add_history(settings, prefix, lines)
         sizes[history] = fct_sales_lines(settings)
-        timings[history] = incremental_runs(settings, config)
+        timings[history] = incremental_runs(settings, config, f"{prefix}D")
         log(
             f"delta of {config.delta_lines:,} lines on {sizes[history]:,}: "
             f"median {statistics.median(timings[history]):.2f} s"
         )
-        if history == large:
-            dbt = Dbt(settings)
-            for _ in range(config.runs):
-                elapsed, _ = timed(
-                    lambda dbt=dbt: dbt.invoke("run", "--full-refresh", "--select", "fct_sales")
-                )
-                full_rebuilds.append(elapsed)
+    dbt = Dbt(settings)
+    for _ in range(config.runs):
+        elapsed, _ = timed(lambda: dbt.invoke("run", "--full-refresh", "--select", "fct_sales"))
+        full_rebuilds.append(elapsed)
     return Section(
         title="5. Scaling (history vs delta)",
         method=[
-            f"Two warehouses: a 5,000-event simulation, then {small:,} and {large:,} synthetic "
-            "order lines of history over 365 days landed in `raw.orders` and built. Then "
-            f"{config.runs} times: land {config.delta_lines:,} new order lines, stage them "
+            f"One warehouse: a 5,000-event simulation, then {small:,} synthetic order lines "
+            "of history over 365 days landed in `raw.orders` and built; later grown to "
+            f"{large:,} lines the same way. At each size, {config.runs} times: land "
+            f"{config.delta_lines:,} new order lines, stage them "
             "(untimed), and time `dbt run --select fct_sales` (the incremental merge: "
             "find the touched orders, point-in-time joins, merge). Rows in `fct_sales` "
             f"before the deltas: {sizes[small]:,} and {sizes[large]:,}. Each time includes "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,6 +105,32 @@ def isolate_dbt(workdir: Path) -> dict[str, str]:
     }
     os.environ.update(variables)
     return variables
+
+
+# Runs a command and prints its own children's peak RSS (KiB) last on stderr: the
+# peak of that command alone, without GNU time (not installed everywhere).
+_PEAK_RSS_WRAPPER = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.call(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def peak_rss_run(
+    command: list[str], env: dict[str, str] | None = None, timeout: float = 3600
+) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall seconds, peak resident memory (MiB) and the result of one command."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS_WRAPPER, *command],
+        cwd=PROJECT_DIR, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    lines = result.stderr.strip().splitlines()
+    peak_kib = int(lines[-1]) if lines and lines[-1].isdigit() else 0
+    return seconds, peak_kib / 1024, result
 
 
 def log(message: str) -> None:

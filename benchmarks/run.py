@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (  # noqa: E402
+    bench_build,
     bench_e2e,
     bench_freshness,
     bench_generator,
@@ -40,6 +41,7 @@ class Plan:
     e2e: bench_e2e.EndToEndConfig
     freshness: bench_freshness.FreshnessConfig
     scaling: bench_scaling.ScalingConfig
+    build: bench_build.BuildConfig
 
     def with_runs(self, runs: int) -> Plan:
         return Plan(
@@ -48,6 +50,7 @@ class Plan:
             replace(self.e2e, runs=runs),
             replace(self.freshness, runs=runs),
             replace(self.scaling, runs=runs),
+            replace(self.build, runs=runs),
         )
 
 
@@ -59,6 +62,7 @@ FULL = Plan(
     scaling=bench_scaling.ScalingConfig(
         history_lines=(1_000_000, 10_000_000), delta_lines=10_000, runs=3
     ),
+    build=bench_build.BuildConfig(orders=1_000_000, runs=3),
 )
 QUICK = Plan(
     generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=10_000, runs=3),
@@ -66,6 +70,7 @@ QUICK = Plan(
     e2e=bench_e2e.EndToEndConfig(events=10_000, runs=3),
     freshness=bench_freshness.FreshnessConfig(rates=(1_000,), seconds=5, runs=3),
     scaling=bench_scaling.ScalingConfig(history_lines=(10_000, 100_000), delta_lines=1_000, runs=3),
+    build=bench_build.BuildConfig(orders=10_000, runs=3),
 )
 
 
@@ -123,16 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     sections: list[Section] = []
     with scratch_dir("run") as workdir:
         isolate_dbt(workdir)
-        log("1/5 generator")
+        log("1/6 generator")
         sections.append(watched(lambda: bench_generator.run(plan.generator)))
-        log("2/5 ingest stage → raw")
+        log("2/6 ingest stage → raw")
         sections.append(watched(lambda: bench_ingest.run(plan.ingest, workdir)))
-        log("3/5 end-to-end slice")
+        log("3/6 end-to-end slice")
         sections.append(watched(lambda: bench_e2e.run(plan.e2e, workdir)))
-        log("4/5 freshness")
+        log("4/6 freshness")
         sections.append(watched(lambda: bench_freshness.run(plan.freshness, workdir)))
-        log("5/5 scaling")
+        log("5/6 scaling")
         sections.append(watched(lambda: bench_scaling.run(plan.scaling, workdir)))
+        log("6/6 full build at size")
+        sections.append(watched(lambda: bench_build.run(plan.build, workdir)))
     watch.stop()
     runs = sorted(
         {
@@ -141,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             plan.e2e.runs,
             plan.freshness.runs,
             plan.scaling.runs,
+            plan.build.runs,
         }
     )
     info = RunInfo(

@@ -36,23 +36,27 @@ READ_LINES = """
     )
 """
 
-# Why a line cannot be loaded, or NULL when it is a good event.
+# Why a line cannot be loaded, or NULL when it is a good event. The common case
+# costs one JSON parse: a string event_id at the top level proves the line is a
+# valid JSON object; only the other lines are examined further.
 CLASSIFY_LINES = f"""
     select
         line_number,
         line,
         case
             when known_reason is not null then known_reason
+            when id_type = 'VARCHAR' then null
             when line is null or trim(line) = '' then 'empty line'
             when not json_valid(line) then 'malformed JSON'
             when json_type(line) != 'OBJECT' then 'not a JSON object'
-            when json_type(line, '$.{REQUIRED_FIELD}') is null
-                or json_type(line, '$.{REQUIRED_FIELD}') = 'NULL'
+            when id_type is null or id_type = 'NULL'
                 then 'missing required field {REQUIRED_FIELD}'
-            when json_type(line, '$.{REQUIRED_FIELD}') != 'VARCHAR'
-                then 'wrong type for {REQUIRED_FIELD}: ' || json_type(line, '$.{REQUIRED_FIELD}')
+            else 'wrong type for {REQUIRED_FIELD}: ' || id_type
         end as reject_reason
-    from raw_lines
+    from (
+        select *, try(json_type(line, '$.{REQUIRED_FIELD}')) as id_type
+        from {{source}}
+    )
 """
 
 
@@ -284,17 +288,20 @@ class EmbeddedPipe:
             digest = file_sha256(staged.path)
         except FileNotFoundError:
             return None
+        lines_table = f"staged_lines_{index}"
         try:
+            # Read and classified in one statement (no intermediate copy).
             con.execute(
-                f"create or replace temp table raw_lines as {READ_LINES}",
+                f"create or replace temp table {lines_table} as "
+                + CLASSIFY_LINES.format(source=f"({READ_LINES})"),
                 {"path": str(staged.path)},
             )
         except duckdb.Error:
             salvaged = read_lines_salvaging(staged.path)  # noqa: F841 (read by DuckDB by name)
-            con.execute("create or replace temp table raw_lines as select * from salvaged")
-        lines_table = f"staged_lines_{index}"
-        con.execute(f"create or replace temp table {lines_table} as {CLASSIFY_LINES}")
-        con.execute("drop table raw_lines")
+            con.execute(
+                f"create or replace temp table {lines_table} as "
+                + CLASSIFY_LINES.format(source="salvaged")
+            )
         return ReadFile(staged, stat.st_size, stat.st_mtime_ns, digest, lines_table)
 
     def _insert(self, read: ReadFile, loaded_at: datetime) -> tuple[int, int]:

@@ -78,7 +78,9 @@ class Pipeline:
             self.report.failed_builds += 1
             self.report.last_error = str(error)
             self.status.update(**{"last error": str(error)[:160]})
-        self.scheduler = Scheduler(self.warehouse, marts, test_every_s=self.test_every_s)
+        self.scheduler = Scheduler(
+            self.warehouse, marts, self.warehouse.dbt.lineage(), test_every_s=self.test_every_s
+        )
         return self.scheduler
 
     def cycle(self) -> LoadReport:
@@ -116,9 +118,10 @@ class Pipeline:
             thread.start()
         self._started = time.monotonic()
         while thread is not None and thread.is_alive():
-            self.cycle()
+            loaded = self.cycle()
             self._show(producer)
-            stop.wait(poll_s)
+            if not loaded.files:  # idle: wait for the stage; busy: go straight on
+                stop.wait(poll_s)
         self.drain(producer)
         if producer_error:
             raise producer_error[0]
@@ -128,9 +131,10 @@ class Pipeline:
         """Cycle until `stop` (a producer runs elsewhere), then drain."""
         self._started = time.monotonic()
         while not stop.is_set():
-            self.cycle()
+            loaded = self.cycle()
             self._show(None)
-            stop.wait(poll_s)
+            if not loaded.files:
+                stop.wait(poll_s)
         self.drain(None)
         return self.report
 
@@ -142,8 +146,9 @@ class Pipeline:
         while True:
             self.cycle()
             self._show(producer)
-            if self.warehouse.pending_files() == 0 and not self.warehouse.consumers_with_data():
+            if self.warehouse.pending_files() == 0:
                 break
+        # The full build reads every stream to its end, stale or not.
         self.warehouse.build()
         self.report.builds += 1
         self.warehouse.publish([mart.name for mart in scheduler.marts])

@@ -2,14 +2,16 @@
 
 Each cycle it loads new stage files, then
 
-- **transform**: when a stream has data (or the last transform failed), builds
-  the models downstream of the consumers that have something to read
-  (incremental staging, snapshots, dimensions, facts), without tests and
-  without the dynamic-table marts;
-- **marts**: refreshes every dynamic-table mart whose `target_lag` is due and
-  whose inputs changed since its last refresh, then publishes them to the
-  serving layer (embedded only: Snowflake refreshes dynamic tables itself);
-- **tests**: runs the data tests every `test_every_s`.
+- **transform**: models downstream of a stream with data become stale; the
+  dynamic-table marts whose `target_lag` falls due ride along with the stale
+  models upstream of them, in one dbt build without tests (so the live mart's
+  inputs are built every cycle, the busiest streams at the slower marts' pace),
+  then the refreshed marts are published to the serving layer (on Snowflake,
+  which refreshes dynamic tables itself, every stale model is built);
+- **marts**: refreshes a due mart whose inputs changed since its last refresh
+  when no transform took it along;
+- **tests**: runs the data tests that hold while streaming every
+  `test_every_s`, a slice per cycle (all of them run at the drain).
 
 A failing job is logged in ops.refresh_log, shown in the status and retried
 with exponential back-off; loading goes on meanwhile, and stream offsets only
@@ -24,8 +26,10 @@ from dataclasses import dataclass, field
 
 from snowcart.backends import LoadReport
 from snowcart.errors import BuildError
+from snowcart.transform import Lineage
 
 MAX_BACKOFF_S = 30.0
+TESTS_PER_SLICE = 25
 PROJECT = "snowcart"  # the dbt project name, prefix of every model's unique_id
 
 
@@ -84,11 +88,13 @@ class Scheduler:
         self,
         warehouse,
         marts: list[Mart],
+        lineage: Lineage,
         test_every_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.warehouse = warehouse
         self.marts = marts
+        self.lineage = lineage
         self.test_every_s = test_every_s
         self.clock = clock
         self.transform = Job("transform")
@@ -96,8 +102,12 @@ class Scheduler:
         self.tests = Job("tests")
         # Bumped by every successful transform; marts refresh only when it moved.
         self.data_version = 0
-        self._transform_owed = True  # the facts may lag the landing tables at start
+        # Models whose inputs changed since they were built. At start, all of
+        # them: the initial build may have failed, or the landing tables moved on.
+        self._stale = self._buildable(set(lineage.parents))
         self._tests_last_run = clock()
+        self._tests_queue: list[str] = []
+        self._tests_round_error: str | None = None
         self._rows_since_run: dict[str, int] = {}
 
     @property
@@ -116,22 +126,16 @@ class Scheduler:
         return report
 
     def _transform(self, report: CycleReport) -> None:
-        consumers = self.warehouse.consumers_with_data()
+        consumers = set(self.warehouse.consumers_with_data())
+        self._stale |= self._buildable(consumers | self.lineage.descendants(consumers))
         now = self.clock()
-        if not (consumers or self._transform_owed) or not self.transform.ready(now):
+        if not self._stale or not self.transform.ready(now):
             return
-        # Marts whose lag falls due by the time the facts are built ride along in
-        # the same dbt invocation (dbt orders them after the facts): one run's
-        # overhead instead of two.
-        ready_at = now + self.transform.last_duration_s
-        riding = [] if self.warehouse.refreshes_marts_itself else [
-            mart for mart in self.marts if mart.due(ready_at, self.data_version + 1)
-        ]  # fmt: skip
-        staying = [mart.name for mart in self.marts if mart not in riding]
-        selectors = [f"{model}+" for model in consumers] or ["path:models", "path:snapshots"]
+        models, riding = self._plan(ready_at=now + self.transform.last_duration_s)
+        if not models:
+            return
         args = [
-            "build", "--select", *selectors, *(mart.name for mart in riding),
-            "--exclude", "config.materialized:view", *staying,
+            "build", "--select", *sorted(models), *(mart.name for mart in riding),
             "--exclude-resource-type", "test", "unit_test",
         ]  # fmt: skip
         outcome = marts_outcome = self._run(self.transform, args)
@@ -142,19 +146,62 @@ class Scheduler:
             self.refresh.failures += 1
             self.refresh.last_error = self.transform.last_error
             self.transform.succeeded(self.clock(), self.clock() - now)
-            outcome = (set(), outcome[1])
-        # A failed model is retried (with back-off) even when no stream has data;
-        # what did build still moves the marts on.
-        self._transform_owed = outcome != (set(), set())
         if outcome is not None:
+            # A failed or skipped model stays stale and is retried (with back-off).
+            unbuilt = {unique_id.rsplit(".", 1)[-1] for unique_id in outcome[0] | outcome[1]}
+            self._stale -= models - unbuilt
             self.data_version += 1
             report.transformed = True
             self._marts_done(riding, marts_outcome, report)
 
+    def _plan(self, ready_at: float) -> tuple[set[str], list[Mart]]:
+        """Which stale models to build now, and which marts ride along.
+
+        As Snowflake refreshes a dynamic table's inputs when its target_lag
+        requires: the marts due by the time the build is done ride along with
+        the stale models upstream of them. The live mart's inputs are built every
+        cycle, the rest (the busiest streams among them) at the pace of the
+        slower marts, one of those per run; models no mart reads go with the
+        slowest."""
+        if self.warehouse.refreshes_marts_itself:
+            return set(self._stale), []
+        due = [mart for mart in self.marts if mart.due(ready_at, self.data_version + 1)]
+        # The fastest marts ride whenever due; of the slower ones, the most overdue
+        # one per run, so their inputs (the busiest streams) are built in turns
+        # instead of in one long run that holds the live mart back.
+        fastest = min((mart.lag_s for mart in self.marts), default=0.0)
+        riding = [mart for mart in due if mart.lag_s == fastest]
+        slower = sorted(
+            (mart for mart in due if mart.lag_s > fastest),
+            key=lambda mart: (mart.refreshed_at is not None, mart.refreshed_at or 0.0),
+        )
+        riding += slower[:1]
+        needed = self.lineage.ancestors({mart.name for mart in riding})
+        slowest = max((mart.lag_s for mart in self.marts), default=0.0)
+        if any(mart.lag_s == slowest for mart in riding):
+            needed |= self._stale - self.lineage.ancestors({mart.name for mart in self.marts})
+        return self._stale & needed, riding
+
+    def _buildable(self, names: set[str]) -> set[str]:
+        """What the transform builds: models and snapshots, not views (nothing to
+        refresh), seeds (static) or marts (they ride along when due)."""
+        marts = {mart.name for mart in self.marts}
+        return {
+            name
+            for name in names
+            if name not in marts and self.lineage.materialized.get(name) not in ("view", "seed")
+        }
+
     def _refresh_marts(self, report: CycleReport) -> None:
         if self.warehouse.refreshes_marts_itself or not self.refresh.ready(self.clock()):
             return
-        due = [mart for mart in self.marts if mart.due(self.clock(), self.data_version)]
+        # A mart with stale inputs waits for the transform to take it along.
+        due = [
+            mart
+            for mart in self.marts
+            if mart.due(self.clock(), self.data_version)
+            and not self._stale & self.lineage.ancestors({mart.name})
+        ]
         if not due:
             return
         outcome = self._run(self.refresh, ["run", "--select", *(mart.name for mart in due)])
@@ -187,11 +234,27 @@ class Scheduler:
             self.refresh.failures, self.refresh.last_error = 0, None
 
     def _test(self, report: CycleReport) -> None:
+        """Every `test_every_s`, a round of the streaming tests, a slice per cycle:
+        one long `dbt test` would hold the live mart back for its whole run."""
         now = self.clock()
-        if now - self._tests_last_run < self.test_every_s or not self.tests.ready(now):
+        if not self.tests.ready(now):
             return
-        self._tests_last_run = now
-        outcome = self._run(self.tests, ["test", "--exclude-resource-type", "unit_test"])
+        if not self._tests_queue:
+            if now - self._tests_last_run < self.test_every_s:
+                return
+            self._tests_last_run = now
+            self._tests_queue = list(self.lineage.streaming_tests)
+            self._tests_round_error = None
+            if not self._tests_queue:
+                return
+        batch = self._tests_queue[:TESTS_PER_SLICE]
+        self._tests_queue = self._tests_queue[TESTS_PER_SLICE:]
+        outcome = self._run(self.tests, ["test", "--select", *batch])
+        if outcome != (set(), set()):
+            self._tests_round_error = self.tests.last_error
+        elif self._tests_round_error:
+            # A failure stays shown until a whole round passes.
+            self.tests.last_error = self._tests_round_error
         report.tested = outcome == (set(), set())
 
     def _run(self, job: Job, args: list[str]) -> tuple[set[str], set[str]] | None:

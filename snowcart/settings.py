@@ -44,6 +44,10 @@ class Settings:
         # dbt runs in this process and reads these through env_var() in the profile.
         os.environ["SNOWCART_HOME"] = str(self.home)
         os.environ["SNOWCART_TARGET"] = self.target
+        # The profile names the home's warehouse, and dbt re-parses the whole
+        # project (seconds) when the profile differs from the one its cache was
+        # written with: each home keeps its own target/ (parse cache, compiled SQL).
+        os.environ["DBT_TARGET_PATH"] = str(self.home / "target")
 
     @property
     def warehouse_path(self) -> Path:

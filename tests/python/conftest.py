@@ -34,6 +34,7 @@ def run(
     full_env.pop("SNOWCART_TARGET", None)
     if home is not None:
         full_env["SNOWCART_HOME"] = str(home)
+        full_env["DBT_TARGET_PATH"] = str(home / "target")  # as the pipeline does
     return subprocess.run(
         args, cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True, timeout=timeout
     )

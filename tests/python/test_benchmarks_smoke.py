@@ -17,6 +17,7 @@ SECTIONS = [
     "## 3. End-to-end slice",
     "## 4. Freshness (event → serving layer)",
     "## 5. Scaling (history vs delta)",
+    "## 6. Full build at size",
     "## Profiles",
 ]
 NUMBER = r"\d[\d,]*(?:\.\d+)?"

@@ -8,6 +8,33 @@ from dataclasses import dataclass, field
 from snowcart.backends import LoadReport
 from snowcart.errors import BuildError
 from snowcart.scheduler import Mart, Scheduler
+from snowcart.transform import Lineage
+
+# orders → fct_sales → rpt_live (1 s) and rpt_slow (30 s); web events → fct_web_events
+# → rpt_slow only; dim_dates feeds no mart; stg_shop__orders is a view.
+LINEAGE = Lineage(
+    parents={
+        "base_shop__orders": (),
+        "base_shop__web_events": (),
+        "stg_shop__orders": ("base_shop__orders",),
+        "fct_sales": ("stg_shop__orders",),
+        "fct_web_events": ("base_shop__web_events",),
+        "dim_dates": ("fct_sales",),
+        "rpt_live": ("fct_sales",),
+        "rpt_slow": ("fct_sales", "fct_web_events"),
+    },
+    materialized={
+        "base_shop__orders": "incremental",
+        "base_shop__web_events": "incremental",
+        "stg_shop__orders": "view",
+        "fct_sales": "incremental",
+        "fct_web_events": "incremental",
+        "dim_dates": "table",
+        "rpt_live": "dynamic_table",
+        "rpt_slow": "dynamic_table",
+    },
+    streaming_tests=tuple(f"test_{number:02d}" for number in range(30)),
+)
 
 
 @dataclass
@@ -59,7 +86,7 @@ def scheduler(warehouse: FakeWarehouse, clock: Clock) -> Scheduler:
         Mart("rpt_live", lag_s=1, refreshed_at=clock.now - 60, refreshed_version=0),
         Mart("rpt_slow", lag_s=30, refreshed_at=clock.now - 60, refreshed_version=0),
     ]
-    return Scheduler(warehouse, marts, test_every_s=60, clock=clock)
+    return Scheduler(warehouse, marts, LINEAGE, test_every_s=60, clock=clock)
 
 
 def selected(call: tuple[str, ...]) -> list[str]:
@@ -72,25 +99,52 @@ def selected(call: tuple[str, ...]) -> list[str]:
 def test_stream_data_runs_one_build_with_the_due_marts_riding_along():
     warehouse, clock = FakeWarehouse(consumers=["base_shop__orders"]), Clock()
     sched = scheduler(warehouse, clock)
-    sched._transform_owed = False
+    sched._stale = set()  # the initial build succeeded
     sched.cycle()
     assert len(warehouse.dbt.calls) == 1
-    assert selected(warehouse.dbt.calls[0]) == ["base_shop__orders+", "rpt_live", "rpt_slow"]
+    assert selected(warehouse.dbt.calls[0]) == [
+        "base_shop__orders", "dim_dates", "fct_sales", "rpt_live", "rpt_slow",
+    ]  # fmt: skip
     assert warehouse.published == [["rpt_live", "rpt_slow"]]
 
     # One second later: the live mart is due again, the slow one is not.
     warehouse.dbt.calls.clear()
     clock.now += 1
     sched.cycle()
-    call = warehouse.dbt.calls[0]
-    assert selected(call) == ["base_shop__orders+", "rpt_live"]
-    assert "rpt_slow" in call[call.index("--exclude") :]
+    assert selected(warehouse.dbt.calls[0]) == ["base_shop__orders", "fct_sales", "rpt_live"]
+
+
+def test_the_live_marts_inputs_build_every_cycle_the_other_streams_at_the_slow_pace():
+    warehouse = FakeWarehouse(consumers=["base_shop__orders", "base_shop__web_events"])
+    clock = Clock()
+    sched = scheduler(warehouse, clock)
+    sched._stale = set()
+    live, slow = sched.marts
+    slow.refreshed_at = clock.now - 5  # not due for another 25 s
+    for _ in range(3):
+        clock.now += 1
+        sched.cycle()
+        # Web events (the busiest stream) feed only the slow mart: they wait.
+        assert selected(warehouse.dbt.calls[-1]) == ["base_shop__orders", "fct_sales", "rpt_live"]
+    assert {"base_shop__web_events", "fct_web_events", "dim_dates"} <= sched._stale
+
+    warehouse.consumers = ["base_shop__orders"]  # the hot path read the orders stream
+    clock.now += 25
+    sched.cycle()
+    # The slow mart is due: every stale model upstream of it rides along, and
+    # dim_dates (no mart reads it) goes with the slowest mart.
+    assert selected(warehouse.dbt.calls[-1]) == [
+        "base_shop__orders", "base_shop__web_events", "dim_dates", "fct_sales",
+        "fct_web_events", "rpt_live", "rpt_slow",
+    ]  # fmt: skip
+    assert sched._stale == set()
+    assert live.refreshed_version == slow.refreshed_version == sched.data_version
 
 
 def test_nothing_runs_without_stream_data_and_nothing_owed():
     warehouse, clock = FakeWarehouse(), Clock()
     sched = scheduler(warehouse, clock)
-    sched._transform_owed = False
+    sched._stale = set()  # the initial build succeeded
     for _ in range(5):
         clock.now += 1
         sched.cycle()
@@ -142,24 +196,51 @@ def test_a_failing_fact_backs_the_transform_off_and_skipped_marts_wait():
     clock.now += 5
     sched.cycle()
     assert sched.transform.failures == 1 and not sched.transform.ready(clock.now)
-    assert sched._transform_owed
+    assert {"base_shop__orders", "fct_sales"} <= sched._stale  # retried after the back-off
 
 
 def test_snowflake_refreshes_its_own_marts():
     warehouse, clock = FakeWarehouse(consumers=["base_shop__orders"]), Clock()
     warehouse.refreshes_marts_itself = True
     sched = scheduler(warehouse, clock)
+    sched._stale = set()
     sched.cycle()
-    assert selected(warehouse.dbt.calls[0]) == ["base_shop__orders+"]
+    # Every stale model (no lag to wait for), no mart: Snowflake refreshes those.
+    assert selected(warehouse.dbt.calls[0]) == ["base_shop__orders", "dim_dates", "fct_sales"]
     assert warehouse.published == []
 
 
-def test_tests_run_on_their_own_cadence():
+def test_tests_run_on_their_own_cadence_a_slice_per_cycle():
     warehouse, clock = FakeWarehouse(), Clock()
     sched = scheduler(warehouse, clock)
-    sched._transform_owed = False
+    sched._stale = set()  # the initial build succeeded
     sched.cycle()
     assert warehouse.dbt.calls == []
     clock.now += 61
     sched.cycle()
-    assert warehouse.dbt.calls == [("test", "--exclude-resource-type", "unit_test")]
+    sched.cycle()
+    sched.cycle()
+    # 30 tests: 25, then 5, then the round is over until the next 60 s.
+    assert [call[:2] for call in warehouse.dbt.calls] == [("test", "--select")] * 2
+    assert [selected(call) for call in warehouse.dbt.calls] == [
+        list(LINEAGE.streaming_tests[:25]),
+        list(LINEAGE.streaming_tests[25:]),
+    ]
+
+
+def test_a_failing_test_slice_stays_shown_until_a_round_passes():
+    warehouse, clock = FakeWarehouse(), Clock()
+    warehouse.dbt.fail = {"model.snowcart.test_03"}
+    sched = scheduler(warehouse, clock)
+    sched._stale = set()
+    clock.now += 61
+    sched.cycle()
+    assert "test_03" in sched.tests.last_error
+    warehouse.dbt.fail = set()
+    clock.now = sched.tests.retry_at
+    sched.cycle()  # the second slice passes; the round still failed
+    assert "test_03" in sched.tests.last_error
+    clock.now += 61
+    sched.cycle()
+    sched.cycle()
+    assert sched.tests.last_error is None
