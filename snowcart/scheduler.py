@@ -29,7 +29,7 @@ from snowcart.errors import BuildError
 from snowcart.transform import Lineage
 
 MAX_BACKOFF_S = 30.0
-TESTS_PER_SLICE = 25
+TESTS_PER_SLICE = 10
 PROJECT = "snowcart"  # the dbt project name, prefix of every model's unique_id
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from snowcart.backends import LoadReport
 from snowcart.errors import BuildError
-from snowcart.scheduler import Mart, Scheduler
+from snowcart.scheduler import TESTS_PER_SLICE, Mart, Scheduler
 from snowcart.transform import Lineage
 
 # orders → fct_sales → rpt_live (1 s) and rpt_slow (30 s); web events → fct_web_events
@@ -217,15 +217,13 @@ def test_tests_run_on_their_own_cadence_a_slice_per_cycle():
     sched.cycle()
     assert warehouse.dbt.calls == []
     clock.now += 61
-    sched.cycle()
-    sched.cycle()
-    sched.cycle()
-    # 30 tests: 25, then 5, then the round is over until the next 60 s.
-    assert [call[:2] for call in warehouse.dbt.calls] == [("test", "--select")] * 2
-    assert [selected(call) for call in warehouse.dbt.calls] == [
-        list(LINEAGE.streaming_tests[:25]),
-        list(LINEAGE.streaming_tests[25:]),
-    ]
+    tests = list(LINEAGE.streaming_tests)
+    slices = [tests[i : i + TESTS_PER_SLICE] for i in range(0, len(tests), TESTS_PER_SLICE)]
+    for _ in range(len(slices) + 2):
+        sched.cycle()
+    # A slice per cycle, then the round is over until the next 60 s.
+    assert [call[:2] for call in warehouse.dbt.calls] == [("test", "--select")] * len(slices)
+    assert [selected(call) for call in warehouse.dbt.calls] == slices
 
 
 def test_a_failing_test_slice_stays_shown_until_a_round_passes():
@@ -241,6 +239,6 @@ def test_a_failing_test_slice_stays_shown_until_a_round_passes():
     sched.cycle()  # the second slice passes; the round still failed
     assert "test_03" in sched.tests.last_error
     clock.now += 61
-    sched.cycle()
-    sched.cycle()
+    for _ in range(len(LINEAGE.streaming_tests) // TESTS_PER_SLICE + 1):
+        sched.cycle()
     assert sched.tests.last_error is None
