@@ -67,10 +67,10 @@ FULL = Plan(
 QUICK = Plan(
     generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=10_000, runs=3),
     ingest=bench_ingest.IngestConfig(batches=4, events_per_batch=10_000, runs=3, row_events=500),
-    e2e=bench_e2e.EndToEndConfig(events=10_000, runs=3),
+    e2e=bench_e2e.EndToEndConfig(events=3_000, runs=3),
     freshness=bench_freshness.FreshnessConfig(rates=(1_000,), seconds=5, runs=3),
     scaling=bench_scaling.ScalingConfig(history_lines=(10_000, 100_000), delta_lines=1_000, runs=3),
-    build=bench_build.BuildConfig(orders=10_000, runs=3),
+    build=bench_build.BuildConfig(orders=5_000, runs=3),
 )
 
 

@@ -1,7 +1,10 @@
 """Bad input and bad configuration: one line, non-zero exit, never a traceback."""
 
+import sys
+import threading
+
 import pytest
-from conftest import simulate
+from conftest import run, simulate
 
 
 @pytest.mark.parametrize(
@@ -47,3 +50,42 @@ def test_unusable_home_is_a_one_line_error(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot use ")
     assert "Traceback" not in result.stderr
+
+
+def test_pipeline_script_drains_a_stage_filled_by_another_producer(tmp_path):
+    """scripts/pipeline.py alone: a producer (here, this process) fills the stage,
+    the loop loads, transforms and publishes it all, and reconcile agrees."""
+    import duckdb
+    from conftest import line_net_revenue, staged_order_lines
+
+    from snowcart.generator import ShopGenerator
+    from snowcart.producer import Producer
+    from snowcart.stage import LocalStage
+
+    producer = Producer(
+        ShopGenerator(seed=5), LocalStage(tmp_path / "stage"), tmp_path / "ledger.ndjson",
+        tmp_path / "producer.json",
+    )  # fmt: skip
+    producer.run(4000, 0, stop=threading.Event())
+    staged_events = sum(
+        1 for path in (tmp_path / "stage").rglob("*.ndjson") for _ in path.open(encoding="utf-8")
+    )
+    result = run([sys.executable, "scripts/pipeline.py", "--drain"], home=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{staged_events:,} rows loaded" in result.stdout
+
+    lines = staged_order_lines(tmp_path / "stage")
+    with duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True) as con:
+        (served_revenue,) = con.execute(
+            "select sum(booked_revenue) from analytics.rpt_sales_per_minute"
+        ).fetchone()
+    assert lines and served_revenue == sum(line_net_revenue(line) for line in lines)
+    reconciled = run([sys.executable, "scripts/reconcile.py"], home=tmp_path)
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+
+
+def test_pipeline_script_bad_target_is_one_line(tmp_path):
+    result = run([sys.executable, "scripts/pipeline.py", "--target", "nope"], home=tmp_path)
+    assert result.returncode == 2
+    assert "--target: invalid choice" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
