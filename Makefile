@@ -65,10 +65,10 @@ clean:
 lock:
 	$(BIN)/pip freeze --exclude-editable | sed '1i # Exact versions for a reproducible install (make install). Regenerate with: make lock' > requirements.lock
 
-## Benchmarks against the DESIGN.md §5 targets; writes docs/benchmarks.md (1,705 s on 2 cores, last run).
+## Benchmarks against the DESIGN.md §5 targets; writes docs/benchmarks.md (2,027 s on 2 cores, last run).
 bench: install
 	$(BIN)/python benchmarks/run.py
 
-## Same with small inputs (258 s in the last CI run); writes artifacts/benchmarks-quick.md.
+## Same with small inputs (415 s in the last CI run, beside the other tests); writes artifacts/benchmarks-quick.md.
 bench-quick: install
 	$(BIN)/python benchmarks/run.py --quick

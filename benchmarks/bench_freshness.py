@@ -81,21 +81,15 @@ def job_summary(homes: list[Path]) -> str:
     rows = []
     for home in homes:
         with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-            rows += con.execute(
-                "select job, duration_s, epoch(started_at) from ops.refresh_log"
-            ).fetchall()
+            rows += con.execute("select job, duration_s from ops.refresh_log").fetchall()
     if not rows:
         return "(no refresh_log rows)"
-    span = max(row[2] for row in rows) - min(row[2] for row in rows) or 1.0
-    lines = [
-        f"{'job':<10} {'runs':>5} {'median s':>9} {'p95 s':>7} {'max s':>7}  share of the loop"
-    ]
+    lines = [f"{'job':<10} {'runs':>5} {'median s':>9} {'p95 s':>7} {'max s':>7}"]
     for job in sorted({row[0] for row in rows}):
         durations = [row[1] for row in rows if row[0] == job]
         lines.append(
             f"{job:<10} {len(durations):5d} {statistics.median(durations):9.2f} "
-            f"{percentile(durations, 95):7.2f} {max(durations):7.2f}  "
-            f"{sum(durations) / (span * len(homes)):.0%}"
+            f"{percentile(durations, 95):7.2f} {max(durations):7.2f}"
         )
     return "\n".join(lines)
 

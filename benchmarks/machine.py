@@ -123,7 +123,9 @@ class LoadWatch:
     def busy(self) -> bool:
         """Whether other work plausibly disturbed the figures."""
         cores = os.cpu_count() or 1
-        return (self.others_share or 0.0) > 0.05 or self.load_before[0] > 0.25 * cores
+        if self.others_share is not None:  # measured over the run itself
+            return self.others_share > 0.05
+        return self.load_before[0] > 0.25 * cores
 
     def describe(self) -> str:
         before = ", ".join(f"{value:.2f}" for value in self.load_before)
