@@ -156,6 +156,10 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
             settings.ledger_path,
             settings.producer_state_path,
         )
+        # A batch a crash interrupted is finished first, also when this run only
+        # drains (--events 0): otherwise its files already staged would have no
+        # ledger lines, and its other files would never be written.
+        producer.recover()
         if replay is not None:
             speed = args.speed
 

@@ -2,10 +2,12 @@
 checked against the stage files and the producer's ledger, read independently."""
 
 import json
+import sys
 from decimal import Decimal
 
 import duckdb
-from conftest import line_net_revenue, simulate, staged_order_lines
+import pytest
+from conftest import line_net_revenue, run, simulate, staged_order_lines
 
 from snowcart.generator import OrderGenerator
 from snowcart.stage import LocalStage
@@ -128,3 +130,38 @@ def test_full_refresh_between_incremental_runs_loses_nothing(tmp_path):
     assert orders == emitted > 0
     [(staged_events,)] = query(tmp_path, "select count(*) from staging.stg_shop__orders")
     assert staged_events == emitted
+
+
+def test_a_drain_finishes_a_batch_a_crash_interrupted(tmp_path, monkeypatch):
+    """Die after staging one file of a batch; `simulate.py --events 0` (drain only)
+    must still finish that batch, so the stage and the ledger agree."""
+    import threading
+
+    from snowcart.generator import ShopGenerator
+    from snowcart.producer import Producer
+    from snowcart.stage import LocalStage
+
+    real_write = LocalStage.write
+    written = []
+
+    def die_after_first_file_of_batch_1(self, table, batch_number, lines):
+        if batch_number == 1:
+            if written:
+                raise KeyboardInterrupt  # stands in for SIGKILL between two files
+            written.append(table)
+        return real_write(self, table, batch_number, lines)
+
+    monkeypatch.setattr(LocalStage, "write", die_after_first_file_of_batch_1)
+    producer = Producer(
+        ShopGenerator(seed=11), LocalStage(tmp_path / "stage"), tmp_path / "ledger.ndjson",
+        tmp_path / "producer.json",
+    )  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        producer.run(40_000, 0, threading.Event())
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "producer.json").read_text())["plan"]["number"] == 1
+
+    assert simulate("--events", "0", "--home", str(tmp_path)).returncode == 0
+    reconciled = run([sys.executable, "scripts/reconcile.py"], home=tmp_path)
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+    assert json.loads((tmp_path / "producer.json").read_text())["plan"] is None
