@@ -69,6 +69,6 @@ lock:
 bench: install
 	$(BIN)/python benchmarks/run.py
 
-## Same with small inputs (415 s in the last CI run, beside the other tests); writes artifacts/benchmarks-quick.md.
+## Same with small inputs (412 s in the last CI run, beside the other tests); writes artifacts/benchmarks-quick.md.
 bench-quick: install
 	$(BIN)/python benchmarks/run.py --quick

@@ -2,7 +2,7 @@
 """Run the Snowcart benchmarks and write the report (docs/benchmarks.md).
 
     python benchmarks/run.py            # full sizes (make bench), ~34 min on 2 cores
-    python benchmarks/run.py --quick    # small sizes (make bench-quick), ~7 min in CI
+    python benchmarks/run.py --quick    # small sizes (make bench-quick), 412 s in the last CI run
 
 Every figure is min/median/max over >= 3 runs; medians are compared with the
 DESIGN.md §5 targets and each MISS is profiled.

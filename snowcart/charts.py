@@ -175,9 +175,15 @@ def share_donut(frame: pd.DataFrame, names: str, values: str, title: str) -> go.
     return _layout(figure, height=320, showlegend=False)
 
 
-def rate_bars(frame: pd.DataFrame, label: str, rates: dict[str, str], title: str) -> go.Figure:
-    long = frame.melt(id_vars=[label], value_vars=list(rates), var_name="rate", value_name="value")
+def _rates_long(frame: pd.DataFrame, key: str, rates: dict[str, str]) -> pd.DataFrame:
+    """One row per (key, rate): rate columns named by their labels, for one chart."""
+    long = frame.melt(id_vars=[key], value_vars=list(rates), var_name="rate", value_name="value")
     long["rate"] = long["rate"].map(rates)
+    return long
+
+
+def rate_bars(frame: pd.DataFrame, label: str, rates: dict[str, str], title: str) -> go.Figure:
+    long = _rates_long(frame, label, rates)
     figure = px.bar(
         long,
         x=label,
@@ -192,8 +198,7 @@ def rate_bars(frame: pd.DataFrame, label: str, rates: dict[str, str], title: str
 
 
 def rate_lines(frame: pd.DataFrame, x: str, rates: dict[str, str], title: str) -> go.Figure:
-    long = frame.melt(id_vars=[x], value_vars=list(rates), var_name="rate", value_name="value")
-    long["rate"] = long["rate"].map(rates)
+    long = _rates_long(frame, x, rates)
     figure = px.line(
         long,
         x=x,

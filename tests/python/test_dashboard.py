@@ -261,10 +261,11 @@ def fake_snowflake(pipeline_home, monkeypatch):
     import fakesnow
     import snowflake.connector
 
+    # fakesnow accepts any login; the settings only have to be present.
     for name, value in {
         "SNOWFLAKE_ACCOUNT": "fake",
         "SNOWFLAKE_USER": "fake",
-        "SNOWFLAKE_PASSWORD": "snow",
+        "SNOWFLAKE_PASSWORD": "any-value-fakesnow-ignores",
         "SNOWFLAKE_DATABASE": "SNOWCART",
     }.items():
         monkeypatch.setenv(name, value)
