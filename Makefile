@@ -67,8 +67,8 @@ lock:
 
 ## Benchmarks against the DESIGN.md §5 targets; writes docs/benchmarks.md (2,027 s on 2 cores, last run).
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.run
 
 ## Same with small inputs (412 s in the last CI run, beside the other tests); writes artifacts/benchmarks-quick.md.
 bench-quick: install
-	$(BIN)/python benchmarks/run.py --quick
+	$(BIN)/python -m benchmarks.run --quick

@@ -100,16 +100,16 @@ def profile_loop(home: Path, rate: int, seconds: float) -> tuple[str, str]:
     dbt's worker threads show as the main thread waiting on its queue)."""
     import threading
 
-    from snowcart.backends import open_warehouse
-    from snowcart.generator import ShopGenerator
-    from snowcart.pipeline import Pipeline
-    from snowcart.producer import Producer
+    from snowcart.engines import engine_for
+    from snowcart.loop.pipeline import Pipeline
+    from snowcart.loop.status import StatusBoard
     from snowcart.settings import Settings
-    from snowcart.stage import LocalStage
-    from snowcart.status import StatusBoard
+    from snowcart.sources.generator import ShopGenerator
+    from snowcart.sources.producer import Producer
+    from snowcart.stages.local import LocalStage
 
     settings = Settings.resolve("dev", home)
-    warehouse = open_warehouse(settings)
+    warehouse = engine_for(settings).open_warehouse()
     stop = threading.Event()
     try:
         warehouse.setup()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-import snowcart.generator as generator_module
+import snowcart.sources.generator as generator_module
 from benchmarks.common import Figure, Section, log, timed
 from benchmarks.profiling import hotspots, profile_call
 

@@ -18,9 +18,9 @@ import duckdb
 from benchmarks.bench_generator import batch_tables, describe_mix, new_generator
 from benchmarks.common import Figure, Section, log, ratios, timed
 from benchmarks.profiling import TimedConnection, profile_call
-from snowcart.backends.duckdb import DuckDBWarehouse
+from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
 from snowcart.settings import Settings, landing_tables
-from snowcart.stage import LocalStage
+from snowcart.stages.local import LocalStage
 
 TARGET_EVENTS_PER_S = 300_000
 TARGET_SHARE_OF_LIMIT = 50.0  # percent

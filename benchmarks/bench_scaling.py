@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.common import PROJECT_DIR, Figure, Section, log, ratios, timed
+from snowcart.engines.dbt_runner import Dbt
 from snowcart.settings import Settings
-from snowcart.transform import Dbt
 
 LINES_PER_ORDER = 3
 TRANSFORM = (

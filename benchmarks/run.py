@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Run the Snowcart benchmarks and write the report (docs/benchmarks.md).
 
-    python benchmarks/run.py            # full sizes (make bench), ~34 min on 2 cores
-    python benchmarks/run.py --quick    # small sizes (make bench-quick), 412 s in the last CI run
+    python -m benchmarks.run            # full sizes (make bench), ~34 min on 2 cores
+    python -m benchmarks.run --quick    # small sizes (make bench-quick), 412 s in the last CI run
 
 Every figure is min/median/max over >= 3 runs; medians are compared with the
 DESIGN.md §5 targets and each MISS is profiled.
@@ -17,9 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks import (  # noqa: E402
+from benchmarks import (
     bench_build,
     bench_e2e,
     bench_freshness,
@@ -27,9 +25,9 @@ from benchmarks import (  # noqa: E402
     bench_ingest,
     bench_scaling,
 )
-from benchmarks.common import PROJECT_DIR, Section, isolate_dbt, log, scratch_dir  # noqa: E402
-from benchmarks.machine import LoadWatch, machine_facts  # noqa: E402
-from benchmarks.report import RunInfo, markdown, print_console  # noqa: E402
+from benchmarks.common import PROJECT_DIR, Section, isolate_dbt, log, scratch_dir
+from benchmarks.machine import LoadWatch, machine_facts
+from benchmarks.report import RunInfo, markdown, print_console
 
 MIN_RUNS = 3
 
@@ -94,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def command_line(argv: list[str]) -> str:
-    return " ".join(["python", "benchmarks/run.py", *argv])
+    return " ".join(["python", "-m", "benchmarks.run", *argv])
 
 
 def make_target(argv: list[str]) -> str | None:

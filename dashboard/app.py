@@ -1,5 +1,5 @@
 """Snowcart's live dashboard. The layout only: the figures come from
-snowcart.dashboard, the charts from snowcart.charts.
+snowcart.dashboard.data, the charts from snowcart.dashboard.charts.
 
     streamlit run dashboard/app.py -- [--target dev|snowflake] [--home DIR] [--refresh-seconds N]
 """
@@ -9,15 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pandas as pd
+import streamlit as st
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from snowcart import charts  # noqa: E402
-from snowcart.dashboard import (  # noqa: E402
+from snowcart.dashboard import charts
+from snowcart.dashboard.data import (
     WAREHOUSE_ONLY_HEALTH,
     DashboardData,
     Filters,
@@ -26,8 +23,8 @@ from snowcart.dashboard import (  # noqa: E402
     NotReady,
     reader_for,
 )
-from snowcart.errors import ConfigError  # noqa: E402
-from snowcart.settings import TARGETS  # noqa: E402
+from snowcart.errors import ConfigError
+from snowcart.settings import TARGETS
 
 TABS = (
     "Overview",

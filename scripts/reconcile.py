@@ -2,11 +2,13 @@
 """Check that every event emitted was loaded, rejected with a reason, or deduplicated."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from snowcart.cli import reconcile_main  # noqa: E402
+try:
+    from snowcart.cli import reconcile_main
+except ModuleNotFoundError as missing:  # run outside the project's virtual environment
+    sys.exit(
+        f"snowcart is not installed here ({missing}): run `make install`, then `source .venv/bin/activate`"
+    )
 
 if __name__ == "__main__":
     sys.exit(reconcile_main())

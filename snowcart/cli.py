@@ -131,21 +131,21 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
-    from snowcart.backends import open_warehouse
-    from snowcart.generator import Faults, ShopGenerator
-    from snowcart.pipeline import Pipeline
-    from snowcart.producer import Producer
+    from snowcart.engines import engine_for
+    from snowcart.loop.pipeline import Pipeline
+    from snowcart.loop.status import StatusBoard
     from snowcart.settings import Settings
-    from snowcart.stage import LocalStage
-    from snowcart.status import StatusBoard
+    from snowcart.sources.generator import Faults, ShopGenerator
+    from snowcart.sources.producer import Producer
+    from snowcart.stages.local import LocalStage
 
     settings = Settings.resolve(args.target, args.home)
-    warehouse = open_warehouse(settings)
+    warehouse = engine_for(settings).open_warehouse()
     try:
         print(f"snowcart: target={settings.target} home={settings.home}", flush=True)
         replay = None
         if args.replay:
-            from snowcart.replay import ColumnMapping, Replay
+            from snowcart.sources.replay import ColumnMapping, Replay
 
             replay = Replay(Path(args.replay), ColumnMapping.parse(args.replay_columns))
         warehouse.setup()
@@ -258,17 +258,17 @@ def pipeline_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _pipeline(args: argparse.Namespace, stop: threading.Event) -> int:
-    from snowcart.backends import open_warehouse
-    from snowcart.pipeline import Pipeline
+    from snowcart.engines import engine_for
+    from snowcart.loop.pipeline import Pipeline
+    from snowcart.loop.status import StatusBoard
     from snowcart.settings import Settings
-    from snowcart.status import StatusBoard
 
     settings = Settings.resolve(args.target, args.home)
-    warehouse = open_warehouse(settings)
+    engine = engine_for(settings)
+    warehouse = engine.open_warehouse()
     try:
         print(f"snowcart: target={settings.target} home={settings.home}", flush=True)
-        if settings.target == "dev":
-            print(f"snowcart: serving layer (read-only): {settings.serving_path}", flush=True)
+        print(f"snowcart: readers: {engine.open_reader().description}", flush=True)
         warehouse.setup()
         with StatusBoard("snowcart pipeline") as status:
             pipeline = Pipeline(warehouse, status)
@@ -355,3 +355,9 @@ def _reconcile(args: argparse.Namespace) -> int:
         " or a counted duplicate"
     )
     return 0
+
+
+def setup_main(argv: Sequence[str] | None = None) -> int:
+    from snowcart.engines.snowflake.setup import setup_main as main
+
+    return main(argv)

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from snowcart.settings import Settings, landing_tables
-from snowcart.stage import LocalStage
+from snowcart.stages.local import LocalStage
 
 # The base staging model that consumes each landing table, and the stream it
 # reads. Base models hold every distinct event (lines of an order or return

@@ -27,12 +27,19 @@ class Settings:
     project_dir: Path = PROJECT_DIR
 
     @classmethod
-    def resolve(cls, target: str | None = None, home: str | os.PathLike | None = None) -> Settings:
+    def locate(cls, target: str | None = None, home: str | os.PathLike | None = None) -> Settings:
+        """--target, else $SNOWCART_TARGET, else dev; --home, else $SNOWCART_HOME,
+        else ./.snowcart. Creates nothing (a reader only reads)."""
         target = target or os.environ.get("SNOWCART_TARGET") or "dev"
         if target not in TARGETS:
             raise ConfigError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
         home_path = Path(home or os.environ.get("SNOWCART_HOME") or DEFAULT_HOME)
-        settings = cls(target=target, home=home_path.expanduser().resolve())
+        return cls(target=target, home=home_path.expanduser().resolve())
+
+    @classmethod
+    def resolve(cls, target: str | None = None, home: str | os.PathLike | None = None) -> Settings:
+        """`locate`, then create the home and the profile a writer needs."""
+        settings = cls.locate(target, home)
         settings.prepare()
         return settings
 

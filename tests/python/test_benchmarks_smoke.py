@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark suite: `benchmarks/run.py --quick` runs and writes a
+"""Smoke test of the benchmark suite: `python -m benchmarks.run --quick` runs and writes a
 complete report. No timing assertions: the figures depend on the machine."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ NUMBER = r"\d[\d,]*(?:\.\d+)?"
 def test_quick_benchmark_writes_a_complete_report(tmp_path: Path) -> None:
     output = tmp_path / "benchmarks.md"
     result = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--quick", "--output", str(output)],
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--output", str(output)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

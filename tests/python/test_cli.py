@@ -58,9 +58,9 @@ def test_pipeline_script_drains_a_stage_filled_by_another_producer(tmp_path):
     import duckdb
     from conftest import line_net_revenue, staged_order_lines
 
-    from snowcart.generator import ShopGenerator
-    from snowcart.producer import Producer
-    from snowcart.stage import LocalStage
+    from snowcart.sources.generator import ShopGenerator
+    from snowcart.sources.producer import Producer
+    from snowcart.stages.local import LocalStage
 
     producer = Producer(
         ShopGenerator(seed=5), LocalStage(tmp_path / "stage"), tmp_path / "ledger.ndjson",

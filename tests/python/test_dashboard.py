@@ -1,7 +1,7 @@
 """The dashboard against a real pipeline run: Streamlit's AppTest renders every
 tab in this process, and a real headless Chromium (Playwright) clicks through
 the app served by `streamlit run`. KPI figures are checked against SQL of the
-test's own on the serving file, not against snowcart.dashboard."""
+test's own on the serving file, not against snowcart.dashboard.data."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ import pytest
 from conftest import PROJECT_DIR, free_port, simulate
 from streamlit.testing.v1 import AppTest
 
-from snowcart import serving
-from snowcart.backends.snowflake import SnowflakeConfig
-from snowcart.dashboard import DashboardData, Filters, NotReady, ServingReader, SnowflakeReader
+from snowcart.dashboard.data import DashboardData, Filters
+from snowcart.engines.base import NotReady
+from snowcart.engines.duckdb import serving
+from snowcart.engines.duckdb.serving import ServingReader
+from snowcart.engines.snowflake.connection import SnowflakeConfig
+from snowcart.engines.snowflake.reader import SnowflakeReader
 
 APP = PROJECT_DIR / "dashboard" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,8 +8,8 @@ import snowflake.connector
 import sqlglot
 from conftest import dbt, line_net_revenue
 
-from snowcart.backends.snowflake import SnowflakeConfig
-from snowcart.generator import OrderGenerator
+from snowcart.engines.snowflake.connection import SnowflakeConfig
+from snowcart.sources.generator import OrderGenerator
 
 
 def test_dbt_build_then_docs_on_an_empty_duckdb_home(tmp_path):

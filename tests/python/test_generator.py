@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from snowcart.generator import TABLES, Faults, OrderGenerator, ShopGenerator
 from snowcart.settings import landing_tables
+from snowcart.sources.generator import TABLES, Faults, OrderGenerator, ShopGenerator
 
 START = datetime(2026, 1, 5, 0, 0, 0)  # a Monday
 TIME_FIELD = {

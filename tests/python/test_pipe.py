@@ -8,9 +8,9 @@ import shutil
 import duckdb
 import pytest
 
-from snowcart.backends.duckdb import DuckDBWarehouse
+from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
 from snowcart.settings import Settings
-from snowcart.stage import LocalStage
+from snowcart.stages.local import LocalStage
 
 GOOD = '{"event_id":"E1","order_id":"O1","lines":[]}'
 
@@ -112,7 +112,7 @@ def test_load_history_records_size_and_checksum(warehouse):
 
 
 def test_a_failed_load_leaves_no_trace(warehouse, monkeypatch):
-    from snowcart import pipe
+    from snowcart.engines.duckdb import pipe
 
     stage = LocalStage(warehouse.settings.stage_dir)
     stage.write("orders", 0, [GOOD])

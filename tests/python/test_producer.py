@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from snowcart.generator import Faults, ShopGenerator
-from snowcart.producer import Producer
 from snowcart.reconcile import ledger_events
-from snowcart.stage import LocalStage
+from snowcart.sources.generator import Faults, ShopGenerator
+from snowcart.sources.producer import Producer
+from snowcart.stages.local import LocalStage
 
 START = datetime(2026, 2, 2, 9, 0, 0)
 

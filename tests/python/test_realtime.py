@@ -13,13 +13,13 @@ import duckdb
 import pytest
 from conftest import PROJECT_DIR
 
-from snowcart.backends.duckdb import DuckDBWarehouse
-from snowcart.generator import ShopGenerator
-from snowcart.pipeline import Pipeline, lag_seconds
-from snowcart.producer import Producer
+from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
+from snowcart.loop.pipeline import Pipeline, lag_seconds
+from snowcart.loop.status import StatusBoard
 from snowcart.settings import Settings
-from snowcart.stage import LocalStage
-from snowcart.status import StatusBoard
+from snowcart.sources.generator import ShopGenerator
+from snowcart.sources.producer import Producer
+from snowcart.stages.local import LocalStage
 
 
 def test_readers_never_fail_and_totals_never_go_back_while_the_pipeline_streams(tmp_path):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import PROJECT_DIR, run
 
-from snowcart.replay import ColumnMapping, Replay
+from snowcart.sources.replay import ColumnMapping, Replay
 
 SOURCE = Path(
     os.environ.get(
@@ -136,10 +136,10 @@ def test_a_crash_mid_batch_resumes_without_loss_or_duplicate_lines(tmp_path):
     import json
     import threading
 
-    from snowcart.generator import ShopGenerator
-    from snowcart.producer import Producer
     from snowcart.reconcile import ledger_events
-    from snowcart.stage import LocalStage
+    from snowcart.sources.generator import ShopGenerator
+    from snowcart.sources.producer import Producer
+    from snowcart.stages.local import LocalStage
 
     replay = Replay(SOURCE)
     stage = LocalStage(tmp_path / "stage")

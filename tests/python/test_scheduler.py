@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from snowcart.backends import LoadReport
+from snowcart.engines.base import LoadReport
+from snowcart.engines.dbt_runner import Lineage
 from snowcart.errors import BuildError
-from snowcart.scheduler import TESTS_PER_SLICE, Mart, Scheduler
-from snowcart.transform import Lineage
+from snowcart.loop.scheduler import TESTS_PER_SLICE, Mart, Scheduler
 
 # orders → fct_sales → rpt_live (1 s) and rpt_slow (30 s); web events → fct_web_events
 # → rpt_slow only; dim_dates feeds no mart; stg_shop__orders is a view.

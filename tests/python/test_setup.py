@@ -15,9 +15,9 @@ import yaml
 from conftest import PROJECT_DIR, run
 from sqlglot import exp
 
+from snowcart.engines.snowflake.setup import stream_consumers
 from snowcart.errors import ConfigError
 from snowcart.settings import landing_tables
-from snowcart.snowflake_setup import stream_consumers
 
 NO_SNOWFLAKE_ENV = {
     name: ""

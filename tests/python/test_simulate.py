@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from conftest import line_net_revenue, run, simulate, staged_order_lines
 
-from snowcart.generator import OrderGenerator
-from snowcart.stage import LocalStage
+from snowcart.sources.generator import OrderGenerator
+from snowcart.stages.local import LocalStage
 
 
 def query(home, sql):
@@ -137,9 +137,9 @@ def test_a_drain_finishes_a_batch_a_crash_interrupted(tmp_path, monkeypatch):
     must still finish that batch, so the stage and the ledger agree."""
     import threading
 
-    from snowcart.generator import ShopGenerator
-    from snowcart.producer import Producer
-    from snowcart.stage import LocalStage
+    from snowcart.sources.generator import ShopGenerator
+    from snowcart.sources.producer import Producer
+    from snowcart.stages.local import LocalStage
 
     real_write = LocalStage.write
     written = []

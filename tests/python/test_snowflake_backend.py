@@ -6,7 +6,7 @@ import sqlglot
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from snowcart.backends.snowflake import SnowflakeConfig
+from snowcart.engines.snowflake.connection import SnowflakeConfig
 from snowcart.errors import ConfigError
 
 BASE = {"SNOWFLAKE_ACCOUNT": "acme-xy12345", "SNOWFLAKE_USER": "loader"}
@@ -82,8 +82,8 @@ def test_missing_key_file_is_a_config_error(tmp_path):
 
 
 def test_put_and_pipe_refresh_sql(tmp_path):
-    from snowcart.backends.snowflake import put_sql, refresh_pipe_sql
-    from snowcart.stage import StagedFile
+    from snowcart.engines.snowflake.warehouse import put_sql, refresh_pipe_sql
+    from snowcart.stages.local import StagedFile
 
     put = put_sql("raw", StagedFile("orders", tmp_path / "batch-0000000001.ndjson"))
     assert put == (

@@ -11,7 +11,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from snowcart.snowpipe_rest import SnowpipeRestClient
+from snowcart.engines.snowflake.snowpipe_rest import SnowpipeRestClient
 
 
 def test_insert_files_sends_a_valid_jwt_and_the_file_list():

@@ -1,4 +1,4 @@
-from snowcart.stage import LocalStage
+from snowcart.stages.local import LocalStage
 
 
 def test_write_is_atomic_and_named_by_batch(tmp_path):

@@ -4,7 +4,7 @@ consuming model's write commits."""
 import duckdb
 from conftest import dbt
 
-from snowcart.streams import EmbeddedStreams
+from snowcart.engines.duckdb.streams import EmbeddedStreams
 
 EVENT = '{{"event_id":"E{n}","event_type":"order_placed","order_id":"O{n}","customer_id":"C1","ordered_at":"2026-01-01T10:00:00","lines":[{{"line_number":1,"product_id":"P1","quantity":1,"unit_price":2.5,"discount_amount":0}}]}}'
 

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from conftest import dbt, run, simulate
 
-from snowcart.stage import LocalStage
+from snowcart.stages.local import LocalStage
 
 FAULTS = (
     "--duplicate-rate", ".02", "--malformed-rate", ".01", "--late-rate", ".02",

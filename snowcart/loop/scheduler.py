@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from snowcart.backends import LoadReport
+from snowcart.engines.base import LoadReport
+from snowcart.engines.dbt_runner import Lineage
 from snowcart.errors import BuildError
-from snowcart.transform import Lineage
 
 MAX_BACKOFF_S = 30.0
 TESTS_PER_SLICE = 10

@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from snowcart.backends import LoadReport
-from snowcart.stage import LocalStage, StagedFile
+from snowcart.engines.base import LoadReport
+from snowcart.stages.local import LocalStage, StagedFile
 
 OPS_SCHEMA = "ops"
 REQUIRED_FIELD = "event_id"

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from snowcart.errors import ConfigError
-from snowcart.generator import Batch
+from snowcart.sources.generator import Batch
 
 UNTHROTTLED_EVENTS = 20_000
 

@@ -598,10 +598,10 @@ def _setup_dev(args: argparse.Namespace, stop: threading.Event) -> int:  # noqa:
                 f"  would create table {raw}.{table} if missing "
                 "(dbt run-operation create_landing_tables)"
             )
-        # The pipe's load metadata, as snowcart.pipe creates it, probed in memory.
+        # The pipe's load metadata, as snowcart.engines.duckdb.pipe creates it, probed in memory.
         import duckdb
 
-        from snowcart.pipe import create_load_metadata
+        from snowcart.engines.duckdb.pipe import create_load_metadata
 
         with duckdb.connect(":memory:") as probe:
             create_load_metadata(probe)
@@ -609,7 +609,7 @@ def _setup_dev(args: argparse.Namespace, stop: threading.Event) -> int:  # noqa:
                 print(f"  would create table {name} if missing (snowcart/pipe.py)")
         return 0
 
-    from snowcart.backends.duckdb import DuckDBWarehouse
+    from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
 
     settings = Settings.resolve("dev", args.home)
     print(f"snowcart setup: target=dev home={settings.home}", flush=True)
@@ -644,12 +644,12 @@ def _setup_snowflake(args: argparse.Namespace, stop: threading.Event) -> int:
         print("-- dry run: nothing was executed.")
         return 0
 
-    from snowcart.backends.snowflake import SnowflakeConfig
+    from snowcart.engines.snowflake.connection import SnowflakeConfig, connect
 
     config = replace(SnowflakeConfig.from_env(), role=plan.setup_role)
     statements = [s for group in snowflake_groups(plan) for s in group.all_statements()]
     print(f"snowcart setup: target=snowflake database={plan.database}", flush=True)
-    with _connect(config) as con:
+    with connect(config, qualified_names_only=True) as con:
         cursor = con.cursor()
         for number, statement in enumerate(statements, start=1):
             if stop.is_set():
@@ -666,19 +666,6 @@ def _setup_snowflake(args: argparse.Namespace, stop: threading.Event) -> int:
             for note in group.notes:
                 print(f"    {note}")
     return 0
-
-
-def _connect(config):
-    import snowflake.connector
-
-    args = config.connect_args(schema="")
-    # The database and warehouse may not exist yet: every name is fully qualified.
-    for key in ("database", "schema", "warehouse"):
-        args.pop(key, None)
-    try:
-        return snowflake.connector.connect(**args)
-    except snowflake.connector.errors.Error as error:
-        raise ConfigError(f"cannot connect to Snowflake: {error.msg or error}") from error
 
 
 def _execute(cursor, statement: str, number: int, total: int) -> str:

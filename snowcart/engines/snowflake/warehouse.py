@@ -4,115 +4,14 @@ keeps each file loaded at most once, so a retried PUT or COPY is harmless."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
-
-from snowcart.backends import LoadReport
+from snowcart.engines.base import LoadReport
+from snowcart.engines.dbt_runner import Dbt
+from snowcart.engines.snowflake.connection import SnowflakeConfig, connect, load_private_key
 from snowcart.errors import ConfigError
 from snowcart.settings import Settings, landing_tables, raw_schema, stream_consumers
-from snowcart.stage import LocalStage, StagedFile
-from snowcart.transform import Dbt
+from snowcart.stages.local import LocalStage, StagedFile
 
 STAGE_NAME = "landing"
-
-
-@dataclass(frozen=True)
-class SnowflakeConfig:
-    """Connection settings, from the same environment variables the dbt profile reads."""
-
-    account: str
-    user: str
-    password: str | None
-    private_key_path: str | None
-    private_key_passphrase: str | None
-    role: str
-    warehouse: str
-    database: str
-    reporter_role: str = "SNOWCART_REPORTER"
-    host: str | None = None
-    port: int | None = None
-    protocol: str | None = None
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> SnowflakeConfig:
-        env = dict(os.environ if env is None else env)
-        missing = [name for name in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER") if not env.get(name)]
-        if not env.get("SNOWFLAKE_PASSWORD") and not env.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
-            missing.append("SNOWFLAKE_PASSWORD or SNOWFLAKE_PRIVATE_KEY_PATH")
-        if missing:
-            raise ConfigError(
-                "missing Snowflake setting(s): "
-                + ", ".join(missing)
-                + " (see profiles.example.yml)"
-            )
-        key_path = env.get("SNOWFLAKE_PRIVATE_KEY_PATH") or None
-        if key_path and not Path(key_path).is_file():
-            raise ConfigError(f"SNOWFLAKE_PRIVATE_KEY_PATH {key_path} is not a readable file")
-        return cls(
-            account=env["SNOWFLAKE_ACCOUNT"],
-            user=env["SNOWFLAKE_USER"],
-            password=env.get("SNOWFLAKE_PASSWORD") or None,
-            private_key_path=key_path,
-            private_key_passphrase=env.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE") or None,
-            role=env.get("SNOWFLAKE_ROLE", "SNOWCART_LOADER"),
-            warehouse=env.get("SNOWFLAKE_WAREHOUSE", "SNOWCART_WH"),
-            database=env.get("SNOWFLAKE_DATABASE", "SNOWCART"),
-            reporter_role=env.get("SNOWFLAKE_REPORTER_ROLE", "SNOWCART_REPORTER"),
-        )
-
-    @classmethod
-    def for_fakesnow(cls, port: int) -> SnowflakeConfig:
-        """The local fakesnow server the tests start (the profile's fakesnow target)."""
-        return cls(
-            account="fakesnow",
-            user="fake",
-            password="snow",
-            private_key_path=None,
-            private_key_passphrase=None,
-            role="SNOWCART_TRANSFORMER",
-            warehouse="SNOWCART_WH",
-            database="SNOWCART",
-            host="localhost",
-            port=port,
-            protocol="http",
-        )
-
-    def connect_args(self, schema: str) -> dict:
-        args = {
-            "schema": schema,
-            "account": self.account,
-            "user": self.user,
-            "role": self.role,
-            "warehouse": self.warehouse,
-            "database": self.database,
-        }
-        if self.private_key_path:
-            args["private_key"] = load_private_key(
-                self.private_key_path, self.private_key_passphrase
-            )
-        else:
-            args["password"] = self.password
-        if self.host:
-            args.update(host=self.host, port=self.port, protocol=self.protocol)
-        return args
-
-
-def load_private_key(path: str, passphrase: str | None) -> bytes:
-    """A PEM private key as the DER bytes the connector's key-pair auth takes."""
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        key = serialization.load_pem_private_key(
-            Path(path).read_bytes(), password=passphrase.encode() if passphrase else None
-        )
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"cannot read private key {path}: {error}") from error
-    return key.private_bytes(
-        encoding=serialization.Encoding.DER,
-        format=serialization.PrivateFormat.PKCS8,
-        encryption_algorithm=serialization.NoEncryption(),
-    )
 
 
 def put_sql(raw: str, staged: StagedFile) -> str:
@@ -141,9 +40,7 @@ class SnowflakeWarehouse:
 
     def __init__(self, settings: Settings, config: SnowflakeConfig | None = None) -> None:
         self.settings = settings
-        if config is None and settings.target == "fakesnow":
-            config = SnowflakeConfig.for_fakesnow(int(os.environ.get("FAKESNOW_PORT", "8085")))
-        self.config = config or SnowflakeConfig.from_env()
+        self.config = config or SnowflakeConfig.for_target(settings.target)
         self.dbt = Dbt(settings)
         self.stage = LocalStage(settings.stage_dir)
         self.raw = raw_schema(settings.project_dir)
@@ -157,12 +54,7 @@ class SnowflakeWarehouse:
     @property
     def con(self):
         if self._con is None:
-            import snowflake.connector
-
-            try:
-                self._con = snowflake.connector.connect(**self.config.connect_args(self.raw))
-            except snowflake.connector.errors.Error as error:
-                raise ConfigError(f"cannot connect to Snowflake: {error.msg or error}") from error
+            self._con = connect(self.config, schema=self.raw)
         return self._con
 
     def setup(self) -> None:
@@ -214,7 +106,7 @@ class SnowflakeWarehouse:
         """The REST client when key-pair credentials are configured, else None."""
         if not self.config.private_key_path or self.config.host:
             return None
-        from snowcart.snowpipe_rest import SnowpipeRestClient
+        from snowcart.engines.snowflake.snowpipe_rest import SnowpipeRestClient
 
         key = load_private_key(self.config.private_key_path, self.config.private_key_passphrase)
         return SnowpipeRestClient(self.config.account, self.config.user, key)
@@ -258,10 +150,7 @@ class SnowflakeWarehouse:
 
     def totals(self) -> dict[str, float]:
         # The loader may not read the marts (least privilege): ask as the reporter.
-        import snowflake.connector
-
-        args = {**self.config.connect_args("analytics"), "role": self.config.reporter_role}
-        with snowflake.connector.connect(**args) as reporter:
+        with connect(self.config, schema="analytics", role=self.config.reporter_role) as reporter:
             row = (
                 reporter.cursor()
                 .execute(

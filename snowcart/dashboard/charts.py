@@ -1,5 +1,5 @@
 """Plotly figures for the dashboard, one function per chart, from the frames
-snowcart.dashboard returns.
+snowcart.dashboard.data returns.
 
 Figures carry no colours of their own beyond what a chart needs to be read
 (a diverging scale for growth, a sequential one for the heatmap): the app draws

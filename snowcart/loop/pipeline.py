@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from snowcart.backends import LoadReport, Warehouse
+from snowcart.engines.base import LoadReport, Warehouse
 from snowcart.errors import BuildError, ConfigError
-from snowcart.producer import Producer
-from snowcart.scheduler import Mart, Scheduler
-from snowcart.status import StatusBoard
+from snowcart.loop.scheduler import Mart, Scheduler
+from snowcart.loop.status import StatusBoard
+from snowcart.sources.producer import Producer
 
 # How often the pipeline's data tests run while streaming (all run at the end).
 TEST_EVERY_S = 120.0

@@ -1,33 +1,25 @@
 """What the dashboard shows: every figure and table as a pandas DataFrame, read
 from the report marts and filtered by date range, region and category.
 
-One reader per engine: `ServingReader` opens the embedded serving layer (the
-DuckDB file the pipeline republishes after each mart refresh), `SnowflakeReader`
-queries the dynamic tables in Snowflake. Both answer the same SQL through
-`MartQuery`; `DashboardData` holds the queries, so the Streamlit app
-(dashboard/app.py) only lays the results out.
+The engine's reader (`snowcart.engines`: the DuckDB serving layer, or the
+dynamic tables in Snowflake) answers the same SQL through `MartQuery`;
+`DashboardData` holds the queries, so the Streamlit app (dashboard/app.py)
+only lays the results out.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
-from snowcart.errors import ConfigError
-from snowcart.settings import DEFAULT_HOME, TARGETS, Settings
-
-if TYPE_CHECKING:
-    from snowcart.backends.snowflake import SnowflakeConfig
+from snowcart.engines import engine_for
+from snowcart.engines.base import MartQuery, MartReader
+from snowcart.settings import Settings
 
 TREND_DAYS = 30
 LIVE_MINUTES = 60
@@ -47,148 +39,10 @@ FUNNEL_STAGES = (
 WAREHOUSE_ONLY_HEALTH = ("load errors", "quarantined rows", "stream backlog")
 
 
-class NotReady(Exception):
-    """The marts cannot be read yet: a clear message for the reader, not a traceback."""
-
-
-class MartQuery(Protocol):
-    """Run one SELECT with `?` placeholders; columns come back lower-case."""
-
-    def __call__(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
-
-
-class MartReader(ABC):
-    """Where the report marts come from. `open()` gives one consistent view of
-    them for one refresh of the dashboard."""
-
-    description: str
-    # ops.refresh_log and ops.mart_freshness: only the embedded serving layer has them.
-    has_ops_tables: bool = False
-
-    @abstractmethod
-    def open(self) -> AbstractContextManager[MartQuery]:
-        """A query function over one publication; raises NotReady when there is none."""
-
-
-class ServingReader(MartReader):
-    """The embedded serving layer: a read-only DuckDB file replaced atomically
-    after each mart refresh."""
-
-    has_ops_tables = True
-
-    def __init__(self, serving_path: Path) -> None:
-        self.serving_path = Path(serving_path)
-        self.description = f"DuckDB serving layer {self.serving_path}"
-
-    @contextmanager
-    def open(self) -> Iterator[MartQuery]:
-        if not self.serving_path.exists():
-            raise NotReady(
-                f"No data yet: nothing has been published to {self.serving_path}. "
-                "Start the pipeline (make demo, or scripts/simulate.py --home "
-                f"{self.serving_path.parent}); the dashboard picks the data up on its own."
-            )
-        import duckdb
-
-        # A fresh in-memory database that attaches the file: duckdb.connect(path)
-        # would hand back a cached instance (an older publication) while another
-        # session of the app still has the file open.
-        con = duckdb.connect(":memory:")
-        try:
-            try:
-                con.execute("attach ? as serving (read_only)", [str(self.serving_path)])
-            except duckdb.Error as error:
-                raise NotReady(
-                    f"Still loading: cannot open {self.serving_path} yet ({error})."
-                ) from error
-            con.execute("use serving")
-
-            def query(sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-                try:
-                    return normalise(con.execute(sql, list(params)).df())
-                except duckdb.CatalogException:
-                    return pd.DataFrame()  # a mart not published yet
-
-            yield query
-        finally:
-            con.close()
-
-
-class SnowflakeReader(MartReader):
-    """The dynamic tables in Snowflake, read as the reporter role. Snowflake
-    keeps no ops tables of ours: pipeline health shows n/a there."""
-
-    def __init__(self, config: SnowflakeConfig) -> None:
-        self.config = config
-        self.description = f"Snowflake {config.account} / {config.database}.analytics"
-        self._con = None  # one connection, shared by the app's sessions
-
-    def _connection(self):
-        if self._con is None or self._con.is_closed():
-            import snowflake.connector
-
-            args = self.config.connect_args("analytics")
-            args["role"] = self.config.reporter_role or self.config.role
-            try:
-                self._con = snowflake.connector.connect(**args, paramstyle="qmark")
-            except snowflake.connector.errors.Error as error:
-                raise NotReady(f"Cannot connect to Snowflake: {error.msg or error}") from error
-        return self._con
-
-    @contextmanager
-    def open(self) -> Iterator[MartQuery]:
-        import snowflake.connector
-
-        con = self._connection()
-
-        def query(sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-            cursor = con.cursor()
-            try:
-                cursor.execute(sql, list(params))
-                columns = [column.name.lower() for column in cursor.description]
-                return normalise(pd.DataFrame(cursor.fetchall(), columns=columns))
-            except snowflake.connector.errors.ProgrammingError as error:
-                if error.errno == 2003:  # does not exist or not authorized: not built yet
-                    return pd.DataFrame()
-                raise
-            finally:
-                cursor.close()
-
-        yield query
-
-
 def reader_for(target: str | None = None, home: str | os.PathLike | None = None) -> MartReader:
-    """The reader for a target, resolved like every snowcart command (--target,
-    $SNOWCART_TARGET, dev; --home, $SNOWCART_HOME, ./.snowcart) but creating
+    """The marts of a target, resolved like every snowcart command but creating
     nothing: a dashboard only reads."""
-    target = target or os.environ.get("SNOWCART_TARGET") or "dev"
-    if target not in TARGETS:
-        raise ConfigError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
-    if target == "dev":
-        home_path = Path(home or os.environ.get("SNOWCART_HOME") or DEFAULT_HOME)
-        settings = Settings(target=target, home=home_path.expanduser().resolve())
-        return ServingReader(settings.serving_path)
-    from snowcart.backends.snowflake import SnowflakeConfig
-
-    if target == "fakesnow":
-        return SnowflakeReader(
-            SnowflakeConfig.for_fakesnow(int(os.environ.get("FAKESNOW_PORT", "8085")))
-        )
-    return SnowflakeReader(SnowflakeConfig.from_env())
-
-
-def normalise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Same dtypes from both engines: Decimal as float, dates as datetime64."""
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype != object or values.isna().all():
-            continue
-        sample = values.dropna().iloc[0]
-        if isinstance(sample, Decimal):
-            frame[column] = values.astype(float)
-        elif isinstance(sample, date):
-            frame[column] = pd.to_datetime(values)
-    return frame
+    return engine_for(Settings.locate(target, home)).open_reader()
 
 
 # ---------------------------------------------------------------- filters

@@ -1,12 +1,22 @@
-"""One interface over the two places Snowcart runs: embedded DuckDB and Snowflake."""
+"""The one interface over the two places Snowcart runs, embedded DuckDB and
+Snowflake: what the loop asks of a warehouse, what a dashboard asks of a
+reader, and the values they hand back. Imports no engine and nothing heavy;
+`snowcart.engines.engine_for` picks the implementation."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
 
-from snowcart.settings import Settings
-from snowcart.transform import Dbt
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from snowcart.engines.dbt_runner import Dbt
 
 
 @dataclass
@@ -78,11 +88,50 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-def open_warehouse(settings: Settings) -> Warehouse:
-    if settings.target == "dev":
-        from snowcart.backends.duckdb import DuckDBWarehouse
+class NotReady(Exception):
+    """The marts cannot be read yet: a clear message for the reader, not a traceback."""
 
-        return DuckDBWarehouse(settings)
-    from snowcart.backends.snowflake import SnowflakeWarehouse
 
-    return SnowflakeWarehouse(settings)
+class MartQuery(Protocol):
+    """Run one SELECT with `?` placeholders; columns come back lower-case."""
+
+    def __call__(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
+
+
+class MartReader(ABC):
+    """Where the report marts come from. `open()` gives one consistent view of
+    them for one refresh of the dashboard."""
+
+    description: str
+    # ops.refresh_log and ops.mart_freshness: only the embedded serving layer has them.
+    has_ops_tables: bool = False
+
+    @abstractmethod
+    def open(self) -> AbstractContextManager[MartQuery]:
+        """A query function over one publication; raises NotReady when there is none."""
+
+
+def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Same dtypes from both engines: Decimal as float, dates as datetime64."""
+    import pandas as pd
+
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object or values.isna().all():
+            continue
+        sample = values.dropna().iloc[0]
+        if isinstance(sample, Decimal):
+            frame[column] = values.astype(float)
+        elif isinstance(sample, date):
+            frame[column] = pd.to_datetime(values)
+    return frame
+
+
+class Engine(Protocol):
+    """One engine's factory: everything the commands open on it."""
+
+    def open_warehouse(self) -> Warehouse:
+        """The read-write warehouse the pipeline owns."""
+
+    def open_reader(self) -> MartReader:
+        """A read-only view of the marts (the dashboard, BI)."""

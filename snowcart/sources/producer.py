@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from snowcart.generator import TABLES, Batch, Faults, ShopGenerator
-from snowcart.stage import LocalStage
+from snowcart.sources.generator import TABLES, Batch, Faults, ShopGenerator
+from snowcart.stages.local import LocalStage
 
 UNTHROTTLED_BATCH = 20_000  # events per batch when running as fast as possible
 MAX_LIVE_BATCH = 200_000  # catching up after a slow spell: at most this per batch

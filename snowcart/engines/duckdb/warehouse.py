@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from snowcart import serving
-from snowcart.backends import LoadReport
-from snowcart.pipe import EmbeddedPipe, create_load_metadata
+from snowcart.engines.base import LoadReport
+from snowcart.engines.dbt_runner import Dbt
+from snowcart.engines.duckdb import serving
+from snowcart.engines.duckdb.pipe import EmbeddedPipe, create_load_metadata
+from snowcart.engines.duckdb.streams import EmbeddedStreams
 from snowcart.settings import Settings, landing_tables, raw_schema, stream_consumers
-from snowcart.stage import LocalStage
-from snowcart.streams import EmbeddedStreams
-from snowcart.transform import Dbt
+from snowcart.stages.local import LocalStage
 
 REFRESH_LOG_DDL = """
     create table if not exists ops.refresh_log (

@@ -1,0 +1,27 @@
+"""The embedded engine: a DuckDB file, a folder stage, an in-process pipe and
+streams, and a serving file readers open while the pipeline writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snowcart.engines.duckdb.serving import ServingReader
+    from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
+    from snowcart.settings import Settings
+
+
+@dataclass(frozen=True)
+class DuckDBEngine:
+    settings: Settings
+
+    def open_warehouse(self) -> DuckDBWarehouse:
+        from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
+
+        return DuckDBWarehouse(self.settings)
+
+    def open_reader(self) -> ServingReader:
+        from snowcart.engines.duckdb.serving import ServingReader
+
+        return ServingReader(self.settings.serving_path)

@@ -1,0 +1,28 @@
+"""The production engine: an internal (or S3) stage, Snowpipe, streams, tasks
+and dynamic tables in a Snowflake account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snowcart.engines.snowflake.reader import SnowflakeReader
+    from snowcart.engines.snowflake.warehouse import SnowflakeWarehouse
+    from snowcart.settings import Settings
+
+
+@dataclass(frozen=True)
+class SnowflakeEngine:
+    settings: Settings
+
+    def open_warehouse(self) -> SnowflakeWarehouse:
+        from snowcart.engines.snowflake.warehouse import SnowflakeWarehouse
+
+        return SnowflakeWarehouse(self.settings)
+
+    def open_reader(self) -> SnowflakeReader:
+        from snowcart.engines.snowflake.connection import SnowflakeConfig
+        from snowcart.engines.snowflake.reader import SnowflakeReader
+
+        return SnowflakeReader(SnowflakeConfig.for_target(self.settings.target))
