@@ -1,19 +1,17 @@
 """1. Generator: events/s of the project's generator producing NDJSON lines.
 
-An event is one line of a stage file. The generator is `ShopGenerator` (every shop
-table) when the tree has it, else `OrderGenerator` (orders only); `new_generator`
-and `batch_tables` are the only places that know the difference."""
+An event is one line of a stage file, of any shop table; the generator is
+`ShopGenerator`, each batch continuing from the state the last one left."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
-import snowcart.sources.generator as generator_module
 from benchmarks.common import Figure, Section, log, timed
 from benchmarks.profiling import hotspots, profile_call
+from snowcart.sources.generator import ShopGenerator
 
 TARGET_EVENTS_PER_S = 200_000
 WINDOW_START = datetime(2024, 1, 1)
@@ -29,28 +27,23 @@ class GeneratorConfig:
     runs: int
 
 
-def new_generator(seed: int = 42) -> Any:
+def new_generator(seed: int = 42) -> ShopGenerator:
     """A fresh generator (reference data built here, outside any timing)."""
-    shop = getattr(generator_module, "ShopGenerator", None)
-    return shop(seed=seed) if shop else generator_module.OrderGenerator(seed=seed)
+    return ShopGenerator(seed=seed)
 
 
 def generator_name() -> str:
-    shop = hasattr(generator_module, "ShopGenerator")
-    return "ShopGenerator.batch" if shop else "OrderGenerator.batch"
+    return "ShopGenerator.batch"
 
 
-def batch_tables(generator: Any, number: int, events: int) -> dict[str, list[str]]:
+def batch_tables(generator: ShopGenerator, number: int, events: int) -> dict[str, list[str]]:
     """Batch `number` of about `events` lines, by landing table. Batch n covers the
     n-th WINDOW after WINDOW_START, so consecutive batches continue in time."""
     start = WINDOW_START + number * WINDOW
-    if type(generator).__name__ == "OrderGenerator":  # one order per line
-        batch = generator.batch(number, 1 + number * events, events, start, start + WINDOW)
-        return {"orders": batch.lines}
     return generator.batch(number, events, start, start + WINDOW).lines_by_table
 
 
-def generate(generator: Any, config: GeneratorConfig) -> int:
+def generate(generator: ShopGenerator, config: GeneratorConfig) -> int:
     """Generate one run's batches; returns the number of events (stage lines)."""
     return sum(
         len(lines)

@@ -14,15 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from snowcart.dashboard import charts
-from snowcart.dashboard.data import (
-    WAREHOUSE_ONLY_HEALTH,
-    DashboardData,
-    Filters,
-    KpiSet,
-    MartReader,
-    NotReady,
-    reader_for,
-)
+from snowcart.dashboard.data import DashboardData, reader_for
+from snowcart.dashboard.filters import Filters
+from snowcart.dashboard.health import WAREHOUSE_ONLY_HEALTH
+from snowcart.dashboard.kpis import KpiSet
+from snowcart.engines.base import MartReader, NotReady
 from snowcart.errors import ConfigError
 from snowcart.settings import TARGETS
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,29 @@ import yaml
 
 from snowcart.errors import ConfigError
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+def find_project_dir() -> Path:
+    """The dbt project the commands run: $SNOWCART_PROJECT_DIR, else the checkout
+    this package sits in (an editable install), else the nearest folder from
+    the working directory up that holds a dbt_project.yml (a wheel install run
+    inside the project), else the working directory (prepare() then says so)."""
+    if os.environ.get("SNOWCART_PROJECT_DIR"):
+        return Path(os.environ["SNOWCART_PROJECT_DIR"]).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "dbt_project.yml").is_file():
+        return checkout
+    here = Path.cwd().resolve()
+    return next(
+        (path for path in (here, *here.parents) if (path / "dbt_project.yml").is_file()), here
+    )
+
+
+PROJECT_DIR = find_project_dir()
 TARGETS = ("dev", "snowflake", "fakesnow")
 DEFAULT_HOME = PROJECT_DIR / ".snowcart"
+# Without the dbt var stream_consumers: the first slice, orders only.
+DEFAULT_STREAM_CONSUMERS = {"orders": ["base_shop__orders", "base_shop__order_lines"]}
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,11 @@ class Settings:
 
     def prepare(self) -> None:
         """Create the home folders and a profiles.yml, and point dbt at both."""
+        if not (self.project_dir / "dbt_project.yml").is_file():
+            raise ConfigError(
+                f"no dbt project in {self.project_dir}: run inside the Snowcart project "
+                "or set SNOWCART_PROJECT_DIR"
+            )
         try:
             self.stage_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -111,9 +137,40 @@ def raw_schema(project_dir: Path = PROJECT_DIR) -> str:
     return str(project_vars(project_dir)["raw_schema"])
 
 
+# The schema of the pipeline's own tables (load history, refresh log, tasks) on
+# both engines; the dbt macros name it too (ops.stream_offsets).
+OPS_SCHEMA = "ops"
+
+
 def stream_consumers(project_dir: Path = PROJECT_DIR) -> dict[str, list[str]]:
-    """Landing table -> the models reading it through a stream (dbt var)."""
-    return {
-        table: list(models)
-        for table, models in (project_vars(project_dir).get("stream_consumers") or {}).items()
-    }
+    """Landing table -> the dbt models that consume it through a stream of their own.
+
+    From the dbt var `stream_consumers`; without it, the default slice
+    (orders read by base_shop__orders and base_shop__order_lines). Each consumer
+    needs its own stream: consuming a stream in one model's DML advances its
+    offset for every reader of that stream. Model names end up in stream names
+    (`<table>__<model>`), so each must be a plain identifier."""
+    tables = landing_tables(project_dir)
+    configured = project_vars(project_dir).get("stream_consumers")
+    if configured is None:
+        return {t: list(m) for t, m in DEFAULT_STREAM_CONSUMERS.items() if t in tables}
+    if not isinstance(configured, dict):
+        raise ConfigError("dbt var stream_consumers must map a landing table to a list of models")
+    consumers: dict[str, list[str]] = {}
+    for table, models in configured.items():
+        if table not in tables:
+            raise ConfigError(
+                f"dbt var stream_consumers names {table!r}, which is not in landing_tables"
+            )
+        if isinstance(models, str) or not isinstance(models, list):
+            raise ConfigError(f"dbt var stream_consumers.{table} must be a list of model names")
+        consumers[table] = [identifier(str(model), "stream consumer model") for model in models]
+    return consumers
+
+
+def identifier(value: str, what: str) -> str:
+    """`value` if it is a plain (unquoted) SQL identifier; ConfigError naming `what` if not.
+    Names written into SQL are checked with this first."""
+    if not IDENTIFIER.match(value or ""):
+        raise ConfigError(f"{what} {value!r} is not a plain Snowflake identifier")
+    return value

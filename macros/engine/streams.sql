@@ -10,13 +10,39 @@
     transaction, so it moves only when the consuming write commits.
 
     A full refresh (or first build) reads the whole landing table: a rebuild
-    never loses data. -#}
+    never loses data.
+
+    The var `stream_consumers` (dbt_project.yml) lists the models reading each
+    landing table's stream: setup creates the Snowflake streams from it, the
+    base models' post-hook (advance_stream_offset) finds its table in it, and
+    stream_source fails the parse when a model reads a stream it does not list. -#}
 
 {% macro stream_name(table_name) -%}
     {{ table_name }}__{{ this.identifier }}
 {%- endmacro %}
 
+{#- The landing table whose stream `model_name` consumes, from var stream_consumers. -#}
+{% macro stream_table_of(model_name) -%}
+    {%- set tables = [] -%}
+    {%- for table_name, consumers in var('stream_consumers').items() -%}
+        {%- if model_name in consumers -%}{%- do tables.append(table_name) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if tables | length != 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "var stream_consumers must list " ~ model_name
+            ~ " under exactly one landing table; it does under " ~ (tables | join(', ') or 'none')) }}
+    {%- endif -%}
+    {{ return(tables[0]) }}
+{%- endmacro %}
+
 {% macro stream_source(source_name, table_name) -%}
+    {#- Unit tests render the model under their own name; they read no stream. -#}
+    {%- if model.resource_type == 'model' and snowcart.stream_table_of(model.name) != table_name -%}
+        {{ exceptions.raise_compiler_error(
+            model.name ~ " reads the stream of " ~ table_name ~ ": list it under var stream_consumers."
+            ~ table_name ~ " (dbt_project.yml) instead of under "
+            ~ snowcart.stream_table_of(model.name)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('stream_source', 'snowcart')(source_name, table_name)) }}
 {%- endmacro %}
 
@@ -51,8 +77,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of a stream-reading model. -#}
-{% macro advance_stream_offset(source_name, table_name) -%}
+{#- Post-hook of a stream-reading model (the base folder's default in
+    dbt_project.yml); the table is the one var stream_consumers lists it under. -#}
+{% macro advance_stream_offset(source_name, table_name=none) -%}
+    {%- set table_name = table_name or snowcart.stream_table_of(model.name) -%}
     {{ return(adapter.dispatch('advance_stream_offset', 'snowcart')(source_name, table_name)) }}
 {%- endmacro %}
 

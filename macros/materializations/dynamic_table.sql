@@ -2,10 +2,14 @@
     `dynamic_table` materialization is used on Snowflake; on DuckDB the result is
     rebuilt into an intermediate table and swapped in inside one transaction, so
     a reader sees the old or the new content, never a half-built one.
-    `target_lag` has Snowflake's syntax ('<n> seconds|minutes|hours|days' or
-    'downstream'); the pipeline's scheduler refreshes the model when it is due. -#}
+    The lag has Snowflake's syntax ('<n> seconds|minutes|hours|days' or
+    'downstream'); the pipeline's scheduler refreshes the model when it is due.
+    `target_lag` is what Snowflake runs (60 s at least); the embedded engine
+    refreshes on `meta.embedded_target_lag` when set, faster than Snowflake can.
+    An enforced contract is checked by create_table_as, as for a table. -#}
 {% materialization dynamic_table, adapter='duckdb' %}
-    {%- set target_lag = config.get('target_lag') -%}
+    {%- set target_lag = (config.get('meta') or {}).get('embedded_target_lag')
+        or config.get('target_lag') -%}
     {%- do snowcart.parse_target_lag(target_lag) -%}
 
     {%- set existing_relation = load_cached_relation(this) -%}

@@ -9,14 +9,14 @@ only lays the results out.
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from snowcart.dashboard.filters import DateWindow, Filters, Where, filter_where
+from snowcart.dashboard.health import pipeline_health
+from snowcart.dashboard.kpis import KpiSet, kpis_from_daily, safe_ratio
 from snowcart.engines import engine_for
 from snowcart.engines.base import MartQuery, MartReader
 from snowcart.settings import Settings
@@ -25,8 +25,6 @@ TREND_DAYS = 30
 LIVE_MINUTES = 60
 TOP_PRODUCTS = 5
 TOP_CUSTOMERS = 10
-REFRESH_LOG_ROWS = 50
-EVENT_RATE_WINDOW_S = 60
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 FUNNEL_STAGES = (
     ("Viewed a product", "viewed_sessions"),
@@ -34,9 +32,6 @@ FUNNEL_STAGES = (
     ("Reached checkout", "checkout_sessions"),
     ("Purchased", "purchase_sessions"),
 )
-# What lives in the warehouse only: the dashboard never opens it, so a reader
-# can never hold a lock the pipeline needs. The pipeline's live status shows them.
-WAREHOUSE_ONLY_HEALTH = ("load errors", "quarantined rows", "stream backlog")
 
 
 def reader_for(target: str | None = None, home: str | os.PathLike | None = None) -> MartReader:
@@ -45,152 +40,18 @@ def reader_for(target: str | None = None, home: str | os.PathLike | None = None)
     return engine_for(Settings.locate(target, home)).open_reader()
 
 
-# ---------------------------------------------------------------- filters
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the sidebar selects. Empty regions/categories mean all of them;
-    `last_days` counts back from the newest order date and wins over start/end."""
-
-    start_date: date | None = None
-    end_date: date | None = None
-    last_days: int | None = None
-    regions: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-
-    @property
-    def slices_orders(self) -> bool:
-        """True when only the region/category mart can answer (orders then count per cell)."""
-        return bool(self.regions or self.categories)
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    start: date | None
-    end: date | None
-
-
-@dataclass
-class Where:
-    """A WHERE clause built from code-defined column names and bound values."""
-
-    clauses: list[str] = field(default_factory=list)
-    params: list[object] = field(default_factory=list)
-
-    def add(self, clause: str, *params: object) -> Where:
-        self.clauses.append(clause)
-        self.params.extend(params)
-        return self
-
-    def add_in(self, column: str, values: Sequence[str]) -> Where:
-        if values:
-            placeholders = ", ".join("?" for _ in values)
-            self.add(f"{column} in ({placeholders})", *values)
-        return self
-
-    def sql(self) -> str:
-        return f"where {' and '.join(self.clauses)}" if self.clauses else ""
-
-
-# ---------------------------------------------------------------- KPIs
-
-KPIS = (  # key, label, column of the daily frame, is money
-    ("revenue", "Net revenue", "net_revenue", True),
-    ("orders", "Orders", "order_count", False),
-    ("aov", "Avg order value", "average_order_value", True),
-    ("margin", "Margin", "margin_amount", True),
-)
-
-
-@dataclass(frozen=True)
-class Kpi:
-    key: str  # stable id for tests and the page: kpi-<key>
-    label: str
-    value: float | None
-    previous: float | None
-    is_money: bool = True
-
-    @property
-    def change(self) -> float | None:
-        """Relative change against the previous day; None without one."""
-        if self.value is None or self.previous is None or self.previous == 0:
-            return None
-        return (self.value - self.previous) / abs(self.previous)
-
-    @property
-    def value_text(self) -> str:
-        return format_value(self.value, self.is_money)
-
-    @property
-    def delta_text(self) -> str | None:
-        return None if self.change is None else f"{self.change:+.1%} vs yesterday"
-
-
-@dataclass(frozen=True)
-class KpiSet:
-    today: date | None  # the newest order date in the selection
-    yesterday: date | None
-    has_yesterday: bool
-    kpis: tuple[Kpi, ...]
-    margin_rate: float | None = None
-
-
-def number(value: object) -> float | None:
-    """A plain float, or None for SQL null / NaN."""
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def format_value(value: float | None, is_money: bool = True) -> str:
-    if value is None or math.isnan(value):
-        return "—"
-    return f"${value:,.2f}" if is_money else f"{value:,.0f}"
-
-
-def kpis_from_daily(daily: pd.DataFrame) -> KpiSet:
-    """Revenue, orders, AOV and margin of the newest order date against the day before."""
-    if daily.empty:
-        empty = tuple(Kpi(key, label, None, None, is_money) for key, label, _, is_money in KPIS)
-        return KpiSet(today=None, yesterday=None, has_yesterday=False, kpis=empty)
-    by_date = daily.set_index(daily["order_date"].dt.date)
-    today = max(by_date.index)
-    yesterday = today - timedelta(days=1)
-    current = by_date.loc[today]
-    previous = by_date.loc[yesterday] if yesterday in by_date.index else None
-    kpis = tuple(
-        Kpi(
-            key,
-            label,
-            number(current[column]),
-            None if previous is None else number(previous[column]),
-            is_money,
-        )
-        for key, label, column, is_money in KPIS
-    )
-    net, margin = number(current["net_revenue"]), number(current["margin_amount"])
-    margin_rate = margin / net if net and margin is not None else None
-    return KpiSet(today, yesterday, previous is not None, kpis, margin_rate)
-
-
-# ---------------------------------------------------------------- the data
-
-
-def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return numerator / denominator.where(denominator != 0)
-
-
 class DashboardData:
     """Every query of one refresh, over one publication, with one set of filters."""
 
     def __init__(
         self,
         query: MartQuery,
-        filters: Filters = Filters(),
+        filters: Filters | None = None,
         has_ops_tables: bool = True,
         now: datetime | None = None,
     ) -> None:
         self.query = query
-        self.filters = filters
+        self.filters = filters or Filters()
         self.has_ops_tables = has_ops_tables
         self.now = now or datetime.now(UTC).replace(tzinfo=None)
         self._window: DateWindow | None = None
@@ -251,21 +112,9 @@ class DashboardData:
         category_column: str | None = None,
         month_column: str | None = None,
     ) -> Where:
-        where = Where()
-        window = self.window
-        if date_column and window.start:
-            where.add(f"{date_column} >= ?", window.start)
-        if date_column and window.end:
-            where.add(f"{date_column} <= ?", window.end)
-        if month_column and window.start:
-            where.add(f"{month_column} >= ?", window.start.replace(day=1))
-        if month_column and window.end:
-            where.add(f"{month_column} <= ?", window.end)
-        if region_column:
-            where.add_in(region_column, self.filters.regions)
-        if category_column:
-            where.add_in(category_column, self.filters.categories)
-        return where
+        return filter_where(
+            self.filters, self.window, date_column, region_column, category_column, month_column
+        )
 
     # ---- Overview
 
@@ -631,43 +480,6 @@ class DashboardData:
     # ---- Pipeline health
 
     def pipeline_health(self) -> dict[str, object] | None:
-        """Freshness per mart, the refresh log and its errors, events/s; None
-        where the engine has no ops tables (Snowflake)."""
-        if not self.has_ops_tables:
-            return None
-        freshness = self.query(
-            "select mart, published_at, newest_event_at, lag_s from ops.mart_freshness"
-            " order by mart"
-        )
-        if not freshness.empty:
-            freshness["published_s_ago"] = (self.now - freshness["published_at"]).dt.total_seconds()
-        log = self.query(
-            "select started_at, job, status, duration_s, rows_processed, newest_event_at,"
-            " lag_s, error from ops.refresh_log"
-            f" order by started_at desc limit {REFRESH_LOG_ROWS}"
-        )
-        errors = self.query(
-            "select started_at, job, error from ops.refresh_log where status <> 'success'"
-            f" order by started_at desc limit {REFRESH_LOG_ROWS}"
-        )
-        jobs = self.query(
-            "select job, count(*) as runs,"
-            " sum(case when status = 'success' then 0 else 1 end) as failures,"
-            " avg(duration_s) as average_duration_s, max(started_at) as last_started_at"
-            " from ops.refresh_log group by job order by job"
-        )
-        recent = self.query(
-            "select sum(rows_processed) as rows_processed from ops.refresh_log"
-            " where job = 'transform' and started_at >= ?",
-            [self.now - timedelta(seconds=EVENT_RATE_WINDOW_S)],
-        )
-        recent_rows = 0.0
-        if not recent.empty and not pd.isna(recent["rows_processed"].iloc[0]):
-            recent_rows = float(recent["rows_processed"].iloc[0])
-        return {
-            "freshness": freshness,
-            "refresh_log": log,
-            "errors": errors,
-            "jobs": jobs,
-            "events_per_s": recent_rows / EVENT_RATE_WINDOW_S,
-        }
+        """Freshness, refresh log, errors and events/s; None where the engine
+        has no ops tables (Snowflake)."""
+        return pipeline_health(self.query, self.now) if self.has_ops_tables else None

@@ -1,10 +1,12 @@
 """The one interface over the two places Snowcart runs, embedded DuckDB and
 Snowflake: what the loop asks of a warehouse, what a dashboard asks of a
-reader, and the values they hand back. Imports no engine and nothing heavy;
+reader, what setup is asked to create, and the values they hand back.
+Imports no engine and nothing heavy;
 `snowcart.engines.engine_for` picks the implementation."""
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -13,7 +15,12 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from snowcart.errors import ConfigError
+from snowcart.settings import identifier
+
 if TYPE_CHECKING:
+    import threading
+
     import pandas as pd
 
     from snowcart.engines.dbt_runner import Dbt
@@ -38,6 +45,48 @@ class LoadReport:
         for table, count in other.files_by_table.items():
             self.files_by_table[table] = self.files_by_table.get(table, 0) + count
         return self
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The project's DAG of buildable nodes (models, snapshots, seeds) by name."""
+
+    parents: dict[str, tuple[str, ...]]
+    materialized: dict[str, str]
+    # Data tests that hold while streaming: not those tagged `at_rest`, which
+    # compare models refreshed at different lags (marts against the facts).
+    streaming_tests: tuple[str, ...] = ()
+
+    def _walk(self, start: set[str], edges: dict[str, set[str]] | dict[str, tuple]) -> set[str]:
+        found, todo = set(), list(start)
+        while todo:
+            for neighbour in edges.get(todo.pop(), ()):
+                if neighbour not in found:
+                    found.add(neighbour)
+                    todo.append(neighbour)
+        return found
+
+    def ancestors(self, names: set[str]) -> set[str]:
+        return self._walk(names, self.parents)
+
+    def descendants(self, names: set[str]) -> set[str]:
+        children: dict[str, set[str]] = {}
+        for name, parents in self.parents.items():
+            for parent in parents:
+                children.setdefault(parent, set()).add(name)
+        return self._walk(names, children)
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    succeeded: int
+    failed: list[str]
+    # Rows the nodes reported writing (dbt's adapter responses; 0 when unknown).
+    rows: int = 0
+
+
+# Data tests tagged this compare models refreshed at different lags: they run at rest only.
+AT_REST_TAG = "at_rest"
 
 
 class Warehouse(Protocol):
@@ -127,8 +176,64 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+DEFAULT_CREDIT_QUOTA = 10
+S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9!\-_.*()/]*)?$")
+AWS_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$")
+
+
+def s3_prefix_url(text: str) -> str:
+    """`text` as an s3://bucket/prefix/ URL ending in `/`; ConfigError if it is not one."""
+    url = text if text.endswith("/") else text + "/"
+    if not S3_URL.match(url):
+        raise ConfigError(f"not an s3://bucket/prefix/ URL: {text}")
+    return url
+
+
+def aws_role_arn(text: str) -> str:
+    if not AWS_ROLE_ARN.match(text):
+        raise ConfigError(f"not an IAM role ARN: {text}")
+    return text
+
+
+@dataclass(frozen=True)
+class S3Ingest:
+    """Optional auto-ingest from an S3 prefix through a storage integration.
+    Checked on creation, as setup writes these values into SQL."""
+
+    url: str
+    integration: str
+    aws_role_arn: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", s3_prefix_url(self.url))
+        identifier(self.integration, "storage integration")
+        aws_role_arn(self.aws_role_arn)
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    """What `Engine.setup` is asked to do. The credit quota and S3 ingest
+    configure Snowflake objects; the embedded engine has no counterpart to them."""
+
+    dry_run: bool = False
+    credit_quota: int = DEFAULT_CREDIT_QUOTA
+    s3: S3Ingest | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.credit_quota, bool) or not isinstance(self.credit_quota, int):
+            raise ConfigError(f"credit quota must be a whole number, got {self.credit_quota!r}")
+        if self.credit_quota < 1:
+            raise ConfigError(f"credit quota must be >= 1, got {self.credit_quota}")
+
+
 class Engine(Protocol):
     """One engine's factory: everything the commands open on it."""
+
+    def setup(self, options: SetupOptions, stop: threading.Event | None = None) -> bool:
+        """Create what the pipeline needs on this engine, printing each step as
+        it goes; with `options.dry_run`, print what it would create and change
+        nothing. Idempotent, never drops data. False if `stop` was set before it
+        finished (running it again finishes it)."""
 
     def open_warehouse(self) -> Warehouse:
         """The read-write warehouse the pipeline owns."""

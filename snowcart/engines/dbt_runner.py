@@ -4,54 +4,14 @@ one of its files (or a SNOWCART_/DBT_ variable) changes."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from dbt.cli.main import dbtRunner
 
+from snowcart.engines.base import AT_REST_TAG, BuildSummary, Lineage
 from snowcart.errors import BuildError
 from snowcart.settings import Settings
 
-
-@dataclass(frozen=True)
-class Lineage:
-    """The project's DAG of buildable nodes (models, snapshots, seeds) by name."""
-
-    parents: dict[str, tuple[str, ...]]
-    materialized: dict[str, str]
-    # Data tests that hold while streaming: not those tagged `at_rest`, which
-    # compare models refreshed at different lags (marts against the facts).
-    streaming_tests: tuple[str, ...] = ()
-
-    def _walk(self, start: set[str], edges: dict[str, set[str]] | dict[str, tuple]) -> set[str]:
-        found, todo = set(), list(start)
-        while todo:
-            for neighbour in edges.get(todo.pop(), ()):
-                if neighbour not in found:
-                    found.add(neighbour)
-                    todo.append(neighbour)
-        return found
-
-    def ancestors(self, names: set[str]) -> set[str]:
-        return self._walk(names, self.parents)
-
-    def descendants(self, names: set[str]) -> set[str]:
-        children: dict[str, set[str]] = {}
-        for name, parents in self.parents.items():
-            for parent in parents:
-                children.setdefault(parent, set()).add(name)
-        return self._walk(names, children)
-
-
-@dataclass(frozen=True)
-class BuildSummary:
-    succeeded: int
-    failed: list[str]
-    # Rows the nodes reported writing (dbt's adapter responses; 0 when unknown).
-    rows: int = 0
-
-
-AT_REST_TAG = "at_rest"
 # What a parse reads: a change to any of these invalidates the parsed manifest.
 PROJECT_FOLDERS = ("models", "macros", "snapshots", "seeds", "tests/dbt", "analyses")
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "selectors.yml")
@@ -149,10 +109,13 @@ class Dbt:
         return self.invoke(*args)
 
     def dynamic_tables(self) -> dict[str, str | None]:
-        """Each dynamic-table model's name and its target_lag, from the parsed project."""
+        """Each dynamic-table model's name and the lag the embedded scheduler keeps
+        for it: `meta.embedded_target_lag` (Snowflake's `target_lag` cannot go
+        below 60 s; the embedded engine refreshes faster), else its target_lag."""
         self._parsed_runner()
         return {
-            node.name: node.config.get("target_lag")
+            node.name: (node.config.meta or {}).get("embedded_target_lag")
+            or node.config.get("target_lag")
             for node in self._manifest.nodes.values()
             if node.resource_type == "model" and node.config.materialized == "dynamic_table"
         }

@@ -24,8 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from snowcart.engines.base import LoadReport
-from snowcart.engines.dbt_runner import Lineage
+from snowcart.engines.base import Lineage, LoadReport
 from snowcart.errors import BuildError
 
 MAX_BACKOFF_S = 30.0

@@ -396,7 +396,7 @@ class Replay:
             else:
                 end = min(position + UNTHROTTLED_EVENTS, len(self))
             if end > position:
-                plan = {"batch": producer.state.next_batch, "start": position, "end": end}
+                plan = {"batch": producer.checkpoint.next_batch, "start": position, "end": end}
                 self._save(state_path, position, plan)
                 producer.emit_batch(self.batch(plan["batch"], position, end))
                 position = end

@@ -21,7 +21,8 @@ import pytest
 from conftest import PROJECT_DIR, free_port, simulate
 from streamlit.testing.v1 import AppTest
 
-from snowcart.dashboard.data import DashboardData, Filters
+from snowcart.dashboard.data import DashboardData
+from snowcart.dashboard.filters import Filters
 from snowcart.engines.base import NotReady
 from snowcart.engines.duckdb import serving
 from snowcart.engines.duckdb.serving import ServingReader

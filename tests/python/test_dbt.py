@@ -9,7 +9,7 @@ import sqlglot
 from conftest import dbt, line_net_revenue
 
 from snowcart.engines.snowflake.connection import SnowflakeConfig
-from snowcart.sources.generator import OrderGenerator
+from snowcart.sources.generator import ShopGenerator
 
 
 def test_dbt_build_then_docs_on_an_empty_duckdb_home(tmp_path):
@@ -54,7 +54,9 @@ def test_snowflake_sql_flattens_and_prices_order_lines(tmp_path, fakesnow_port):
     from datetime import datetime, timedelta
 
     start = datetime(2026, 3, 1, 12)
-    events = OrderGenerator(seed=5).batch(0, 1, 40, start, start + timedelta(minutes=3)).lines
+    batch = ShopGenerator(seed=5).batch(0, 3000, start, start + timedelta(minutes=3))
+    events = batch.lines_by_table["orders"][:40]  # 40 orders, without their pools
+    assert len(events) == 40
     config = SnowflakeConfig.for_fakesnow(fakesnow_port)
     with snowflake.connector.connect(**config.connect_args("raw")) as con:
         cursor = con.cursor()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from snowcart.settings import landing_tables
-from snowcart.sources.generator import TABLES, Faults, OrderGenerator, ShopGenerator
+from snowcart.sources.generator import TABLES, Faults, ShopGenerator, ShopState
 
 START = datetime(2026, 1, 5, 0, 0, 0)  # a Monday
 TIME_FIELD = {
@@ -92,8 +92,9 @@ def test_a_restored_state_continues_byte_for_byte():
     for number in range(2):
         start = START + number * timedelta(hours=3)
         generator.batch(number, 8000, start, start + timedelta(hours=3))
-    state = json.loads(json.dumps(generator.state()))  # must survive JSON
-    restored = ShopGenerator.restore(11, faults, state)
+    state = ShopState.from_json(generator.state.to_json())  # must survive JSON
+    assert state.to_dict() == generator.state.to_dict()
+    restored = ShopGenerator(seed=11, faults=faults, state=state)
     for number in range(2, 5):
         start, end, expected = reference[number]
         assert restored.batch(number, 8000, start, end).lines_by_table == expected.lines_by_table
@@ -501,16 +502,25 @@ def test_after_a_pause_the_shop_resumes_on_the_wall_clock_and_loses_nothing():
     assert by_hour[20] > 2.5 * by_hour[3] and by_hour[12] > 2.5 * by_hour[3]
 
 
-# ---------------------------------------------------------------- the first slice's API
+# ---------------------------------------------------------------- state
 
 
-def test_order_generator_keeps_the_orders_only_api():
-    batch = OrderGenerator(seed=1).batch(0, 100, 300, START, START + timedelta(minutes=10))
-    events = [json.loads(line) for line in batch.lines]
-    assert [e["order_id"] for e in events] == [f"O{n:010d}" for n in range(100, 400)]
+def test_make_leaves_its_state_as_it_was_and_numbers_orders_from_the_state():
+    """The pure form: the same state gives the same batch twice; a fresh state
+    can number its first order (a home from the orders-only producer)."""
+    generator = ShopGenerator(seed=1)
+    state = generator.fresh_state(next_order=100)
+    before = state.to_dict()
+    end = START + timedelta(minutes=10)
+    batch, after = generator.make(state, 0, 6000, START, end)
+    assert state.to_dict() == before
+    assert generator.make(state, 0, 6000, START, end)[0] == batch
+    events = [json.loads(line) for line in batch.lines_by_table["orders"]]
+    assert len(events) > 100
+    assert [e["order_id"] for e in events] == [f"O{n:010d}" for n in range(100, 100 + len(events))]
+    assert after.next_order == 100 + len(events)
     lines = [line for e in events for line in e["lines"]]
-    assert (batch.order_count, batch.order_line_count) == (300, len(lines))
+    ledger = batch.ledger["orders"]
+    assert (ledger["orders"], ledger["order_lines"]) == (len(events), len(lines))
     net = sum(money(i["unit_price"]) * i["quantity"] - money(i["discount_amount"]) for i in lines)
-    assert money(batch.net_revenue) == net
-    again = OrderGenerator(seed=1).batch(0, 100, 300, START, START + timedelta(minutes=10))
-    assert again.lines == batch.lines
+    assert money(ledger["net_revenue"]) == net

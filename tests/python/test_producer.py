@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from snowcart.reconcile import ledger_events
-from snowcart.sources.generator import Faults, ShopGenerator
-from snowcart.sources.producer import Producer
+from snowcart.sources.generator import Faults, ShopGenerator, ShopState
+from snowcart.sources.producer import Checkpoint, Producer
 from snowcart.stages.local import LocalStage
 
 START = datetime(2026, 2, 2, 9, 0, 0)
@@ -145,28 +145,28 @@ def test_a_pending_plan_regenerates_the_same_bytes(tmp_path, monkeypatch):
     restarted.recover()
     assert stage_files(home) == expected
     assert restarted.generator.faults == Faults(duplicate_rate=0.2)
+    assert restarted.checkpoint.plan is None
     checkpoint = json.loads((home / "producer.json").read_text())
     assert checkpoint["plan"] is None and checkpoint["next_batch"] == 3
     assert ledger_events(home / "ledger.ndjson") == ledger_events(
         tmp_path / "reference" / "ledger.ndjson"
     )
     assert (
-        restarted.generator.state()
-        == producer(tmp_path / "reference", faults=faults).generator.state()
+        restarted.state.to_dict() == producer(tmp_path / "reference", faults=faults).state.to_dict()
     )
 
 
 def test_a_crash_after_the_ledger_but_before_the_checkpoint_records_the_batch_twice(
     tmp_path, monkeypatch
 ):
-    real_advance = Producer._advance
+    real_finish = Checkpoint.finish
 
-    def die_after_batch_1(self, next_batch, keep_state=False):
+    def die_after_batch_1(self, next_batch, state=None):
         if next_batch == 2:
             raise Crash
-        return real_advance(self, next_batch, keep_state)
+        return real_finish(self, next_batch, state)
 
-    monkeypatch.setattr(Producer, "_advance", die_after_batch_1)
+    monkeypatch.setattr(Checkpoint, "finish", die_after_batch_1)
     with pytest.raises(Crash):
         producer(tmp_path).run(60_000, 0, threading.Event())
     monkeypatch.undo()
@@ -186,10 +186,10 @@ def test_emit_batch_stages_a_batch_made_elsewhere_and_advances(tmp_path):
     produced = producer(home)
     produced.run(5_000, 0, threading.Event())
     made = ShopGenerator(seed=99).batch(
-        produced.state.next_batch, 3_000, START, START + timedelta(minutes=1)
+        produced.checkpoint.next_batch, 3_000, START, START + timedelta(minutes=1)
     )
     produced.emit_batch(made)
-    assert produced.state.next_batch == made.number + 1
+    assert produced.checkpoint.next_batch == made.number + 1
     for table, lines in made.lines_by_table.items():
         if lines:
             path = home / "stage" / table / f"batch-{made.number:010d}.ndjson"
@@ -235,3 +235,42 @@ def test_a_home_from_the_orders_only_producer_keeps_its_numbering(tmp_path):
     ]
     assert orders[0] == "O0000001234"
     assert all(name.split("/")[1] >= "batch-0000000005" for name in stage_files(tmp_path))
+
+
+def test_on_a_fixed_start_batches_follow_the_event_count_not_the_clock(tmp_path):
+    """--start-at: the same seed and start give the same stage files however the
+    wall clock moves; the shop clock starts at the given time; another seed differs."""
+    start = datetime(2026, 1, 1)
+    slow, fast = Clock(step=timedelta(seconds=7)), Clock(step=timedelta(milliseconds=1))
+    for name, clock in (("a", slow), ("b", fast)):
+        producer(tmp_path / name, clock=clock).run(45_000, 0, threading.Event(), start_at=start)
+    first = stage_files(tmp_path / "a")
+    assert first == stage_files(tmp_path / "b")
+    assert len({name.split("/")[1] for name in first}) == 3  # 20k + 20k + 5k
+    times = [
+        datetime.fromisoformat(json.loads(line)["event_at"])
+        for data in first.values()
+        for line in data.splitlines()
+    ]
+    # At 1,000 events/s of shop time, 45,000 events span 45 s from the start.
+    assert min(times) == start and max(times) < start + timedelta(seconds=45)
+    producer(tmp_path / "c", seed=8).run(45_000, 0, threading.Event(), start_at=start)
+    assert stage_files(tmp_path / "c") != first
+
+
+def test_on_a_fixed_start_a_restart_continues_where_the_shop_clock_stopped(tmp_path):
+    start = datetime(2026, 1, 1)
+    producer(tmp_path / "once").run(40_000, 0, threading.Event(), start_at=start)
+    producer(tmp_path / "twice").run(20_000, 0, threading.Event(), start_at=start)
+    later = Clock(START + timedelta(days=30))
+    producer(tmp_path / "twice", clock=later).run(20_000, 0, threading.Event(), start_at=start)
+    assert stage_files(tmp_path / "twice") == stage_files(tmp_path / "once")
+
+
+def test_the_checkpoint_holds_the_state_as_one_value(tmp_path):
+    produced = producer(tmp_path)
+    produced.run(25_000, 0, threading.Event())
+    saved = json.loads((tmp_path / "producer.json").read_text())
+    assert saved["plan"] is None and saved["next_batch"] == 2
+    assert ShopState.from_dict(saved["state"]).to_dict() == produced.state.to_dict()
+    assert produced.state.next_order > 1

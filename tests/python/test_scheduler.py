@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from snowcart.engines.base import LoadReport
-from snowcart.engines.dbt_runner import Lineage
+from snowcart.engines.base import Lineage, LoadReport
 from snowcart.errors import BuildError
 from snowcart.loop.scheduler import TESTS_PER_SLICE, Mart, Scheduler
 

@@ -15,9 +15,10 @@ import yaml
 from conftest import PROJECT_DIR, run
 from sqlglot import exp
 
-from snowcart.engines.snowflake.setup import stream_consumers
+from snowcart.engines.base import S3Ingest, SetupOptions
+from snowcart.engines.snowflake import templates
 from snowcart.errors import ConfigError
-from snowcart.settings import landing_tables
+from snowcart.settings import landing_tables, stream_consumers
 
 NO_SNOWFLAKE_ENV = {
     name: ""
@@ -549,3 +550,117 @@ def test_stream_consumers_default_and_configured(tmp_path):
     unknown = project_with_vars(tmp_path / "unknown", stream_consumers={"refunds": ["stg_x"]})
     with pytest.raises(ConfigError, match="'refunds', which is not in landing_tables"):
         stream_consumers(unknown)
+
+    bad_model = project_with_vars(tmp_path / "bad_model", stream_consumers={"orders": ["x; drop"]})
+    with pytest.raises(ConfigError, match="stream consumer model 'x; drop' is not a plain"):
+        stream_consumers(bad_model)
+
+    not_a_map = project_with_vars(tmp_path / "not_a_map", stream_consumers=["orders"])
+    with pytest.raises(ConfigError, match="must map a landing table to a list of models"):
+        stream_consumers(not_a_map)
+
+
+# --------------------------------------------------------------------------- templating
+
+
+def test_templates_take_only_names_numbers_and_rendered_sql():
+    schema = templates.statement("schema", schema="SNOWCART.raw")
+    assert schema == "CREATE SCHEMA IF NOT EXISTS SNOWCART.raw"
+    monitor = templates.statements("resource_monitor", monitor="M", credit_quota=3, warehouse="W")
+    assert monitor[1] == "ALTER WAREHOUSE W SET RESOURCE_MONITOR = M"
+    for bad in ["SNOWCART; DROP DATABASE x", "a b", "'quoted'", "1st", "", True, 1.5]:
+        with pytest.raises(ConfigError, match="is not a plain Snowflake name"):
+            templates.statement("schema", schema=bad)
+    # A quoted literal escapes its quotes; a fragment goes in as it is.
+    assert templates.literal("it's") == "'it''s'"
+    when = templates.fragment("stream_has_data", stream="DB.raw.orders__m")
+    assert when == "SYSTEM$STREAM_HAS_DATA('DB.raw.orders__m')"
+    assert isinstance(when, templates.Sql)
+
+
+def test_setup_options_check_what_goes_into_sql():
+    s3 = S3Ingest("s3://snowcart-landing/events", "SNOWCART_S3", S3_FLAGS[5])
+    assert s3.url == "s3://snowcart-landing/events/"
+    for url, integration, arn, message in [
+        ("http://x/", "S3", S3_FLAGS[5], "not an s3://bucket/prefix/ URL"),
+        (S3_FLAGS[1], "S3'; --", S3_FLAGS[5], "storage integration"),
+        (S3_FLAGS[1], "S3", "arn:aws:iam::1:role/x", "not an IAM role ARN"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            S3Ingest(url, integration, arn)
+    with pytest.raises(ConfigError, match="credit quota must be >= 1"):
+        SetupOptions(credit_quota=0)
+
+
+# --------------------------------------------------------------------------- running
+
+
+class RecordingConnection:
+    """Stands in for a Snowflake connection: records what setup executes."""
+
+    def __init__(self, executed: list[str], stop_after: int | None, stop) -> None:
+        self.executed, self.stop_after, self.stop = executed, stop_after, stop
+        self.description = [("name",), ("notification_channel",)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def cursor(self):
+        return self
+
+    def execute(self, sql: str):
+        self.executed.append(sql)
+        if self.stop_after is not None and len(self.executed) >= self.stop_after:
+            self.stop.set()
+        return self
+
+    def fetchone(self):
+        return None
+
+    def fetchall(self):
+        return [("ORDERS_S3_PIPE", "arn:aws:sqs:eu-west-1:123456789012:sf-snowpipe")]
+
+
+@pytest.mark.parametrize("stop_after", [None, 3])
+def test_setup_runs_the_printed_statements_in_order(monkeypatch, capsys, s3_script, stop_after):
+    import threading
+
+    from snowcart.engines import engine_for
+    from snowcart.engines.snowflake import connection
+    from snowcart.settings import Settings
+
+    for name, value in {
+        **NO_SNOWFLAKE_ENV,
+        "SNOWFLAKE_ACCOUNT": "a",
+        "SNOWFLAKE_USER": "u",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SNOWFLAKE_PASSWORD", "p")
+    executed: list[str] = []
+    stop = threading.Event()
+    opened = []
+
+    def fake_connect(config, **kwargs):
+        opened.append((config.role, kwargs))
+        return RecordingConnection(executed, stop_after, stop)
+
+    monkeypatch.setattr(connection, "connect", fake_connect)
+    s3 = S3Ingest(S3_FLAGS[1], S3_FLAGS[3], S3_FLAGS[5])
+    finished = engine_for(Settings.locate("snowflake")).setup(SetupOptions(s3=s3), stop)
+    out = capsys.readouterr().out
+    assert opened == [("SYSADMIN", {"qualified_names_only": True})]
+    expected = statements(s3_script)
+    if stop_after is None:
+        assert finished
+        assert executed[:-1] == expected and executed[-1] == "SHOW PIPES IN SCHEMA SNOWCART.raw"
+        assert f"snowcart setup: {len(expected)} statements succeeded" in out
+        assert "    arn:aws:sqs:eu-west-1:123456789012:sf-snowpipe" in out
+        assert "    ALTER TASK SNOWCART.ops.orders_task RESUME;" in out
+    else:
+        assert not finished and executed == expected[:stop_after]
+        assert "stopped; run it again to finish" in out
+    assert f"  [1/{len(expected)}] USE ROLE SYSADMIN: ok" in out
+    assert f"  [2/{len(expected)}] CREATE WAREHOUSE IF NOT EXISTS SNOWCART_WH: ok" in out

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from conftest import line_net_revenue, run, simulate, staged_order_lines
 
-from snowcart.sources.generator import OrderGenerator
+from snowcart.sources.generator import ShopGenerator
 from snowcart.stages.local import LocalStage
 
 
@@ -59,14 +59,20 @@ def test_events_zero_only_drains_what_is_staged(tmp_path):
     from datetime import datetime, timedelta
 
     start = datetime(2026, 1, 1)
-    orphan = OrderGenerator(seed=99).batch(900, 10_000_000, 50, start, start + timedelta(minutes=1))
-    LocalStage(tmp_path / "stage").write("orders", 900, orphan.lines)
+    # Orders only, numbered far from the home's own (as a producer elsewhere would).
+    generator = ShopGenerator(seed=99)
+    orphan, _ = generator.make(
+        generator.fresh_state(next_order=10_000_000), 900, 3000, start, start + timedelta(minutes=1)
+    )
+    orphan_lines = orphan.lines_by_table["orders"]
+    assert len(orphan_lines) >= 50
+    LocalStage(tmp_path / "stage").write("orders", 900, orphan_lines)
 
     result = simulate("--events", "0", "--home", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "done: 0 events produced" in result.stdout
     (after,) = query(tmp_path, "select count(*) from analytics.fct_sales")[0]
-    assert after == before + orphan.order_line_count
+    assert after == before + orphan.ledger["orders"]["order_lines"]
 
     # Nothing left: a second drain changes nothing.
     assert simulate("--events", "0", "--home", str(tmp_path)).returncode == 0
@@ -165,3 +171,40 @@ def test_a_drain_finishes_a_batch_a_crash_interrupted(tmp_path, monkeypatch):
     reconciled = run([sys.executable, "scripts/reconcile.py"], home=tmp_path)
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
     assert json.loads((tmp_path / "producer.json").read_text())["plan"] is None
+
+
+def test_same_seed_and_start_at_on_fresh_homes_give_byte_identical_stage_files(tmp_path):
+    """Two separate simulate.py processes, same --seed and --start-at: every stage
+    file has the same bytes (batches follow the event count, not the machine's
+    speed); the shop clock starts at --start-at; another seed differs."""
+    flags = ("--events", "20000", "--seed", "7", "--start-at", "2026-01-01T00:00:00Z")
+    for name in ("a", "b"):
+        result = simulate(*flags, "--rate", "0", "--home", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr + result.stdout
+
+    def stage(home):
+        root = home / "stage"
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    first = stage(tmp_path / "a")
+    assert first == stage(tmp_path / "b")
+    assert {name.split("/")[0] for name in first} >= {"orders", "payments", "web_events"}
+    event_times = {
+        json.loads(line)["event_at"][:10] for data in first.values() for line in data.splitlines()
+    }
+    assert event_times == {"2026-01-01"}
+
+    # The same run in this process gives the same bytes; another seed does not.
+    import threading
+    from datetime import datetime
+
+    from snowcart.sources.producer import Producer
+
+    for seed in (7, 8):
+        home = tmp_path / f"seed-{seed}"
+        Producer(
+            ShopGenerator(seed=seed), LocalStage(home / "stage"), home / "ledger.ndjson",
+            home / "producer.json",
+        ).run(20_000, 0, threading.Event(), start_at=datetime(2026, 1, 1))  # fmt: skip
+    assert stage(tmp_path / "seed-7") == first
+    assert stage(tmp_path / "seed-8") != first

@@ -15,7 +15,7 @@ per_category as (
         products.category,
         count(distinct sales.order_id) as order_count,
         count(distinct sales.product_id) as product_count,
-        sum(sales.quantity) as units_sold,
+        cast(sum(sales.quantity) as bigint) as units_sold,
         sum(sales.net_revenue) as net_revenue,
         sum(sales.cost_amount) as cost_amount,
         sum(sales.margin_amount) as margin_amount

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='materialized_view',
-        enabled=(var('materialized_view_marts') and target.type == 'snowflake'),
+        enabled=(var('materialized_view_marts') and supports_materialized_views()),
         cluster_by=['order_date'],
     )
 }}
@@ -13,8 +13,8 @@ select
     order_date,
     product_id,
     count(*) as order_line_count,
-    sum(quantity) as units_sold,
-    sum(net_revenue) as net_revenue,
-    sum(margin_amount) as margin_amount
+    cast(sum(quantity) as bigint) as units_sold,
+    cast(sum(net_revenue) as {{ sql_type('money') }}) as net_revenue,
+    cast(sum(margin_amount) as {{ sql_type('money') }}) as margin_amount
 from {{ ref('fct_sales') }}
 group by order_date, product_id

@@ -19,7 +19,7 @@ order_values as (
     select
         order_date,
         count(*) as order_count,
-        sum(is_cancelled) as cancelled_order_count,
+        cast(sum(is_cancelled) as bigint) as cancelled_order_count,
         avg(order_booked_revenue) as average_order_value
     from orders
     group by order_date
@@ -28,8 +28,8 @@ order_values as (
 line_totals as (
     select
         order_date,
-        sum(quantity) as units_sold,
-        sum(kept_quantity) as units_kept,
+        cast(sum(quantity) as bigint) as units_sold,
+        cast(sum(kept_quantity) as bigint) as units_kept,
         sum(gross_revenue) as gross_revenue,
         sum(discount_amount) as discount_amount,
         sum(booked_revenue) as booked_revenue,

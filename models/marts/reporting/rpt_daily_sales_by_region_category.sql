@@ -24,7 +24,7 @@ per_cell as (
         products.category,
         count(distinct sales.order_id) as order_count,
         count(*) as order_line_count,
-        sum(sales.quantity) as units_sold,
+        cast(sum(sales.quantity) as bigint) as units_sold,
         cast(sum(sales.booked_revenue) as {{ sql_type('money') }}) as booked_revenue,
         cast(sum(sales.net_revenue) as {{ sql_type('money') }}) as net_revenue,
         cast(sum(sales.cost_amount) as {{ sql_type('money') }}) as cost_amount,

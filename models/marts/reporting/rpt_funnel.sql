@@ -19,10 +19,10 @@ per_day as (
     select
         session_date,
         count(*) as session_count,
-        sum(case when deepest_step >= 1 then 1 else 0 end) as viewed_sessions,
-        sum(case when deepest_step >= 2 then 1 else 0 end) as cart_sessions,
-        sum(case when deepest_step >= 3 then 1 else 0 end) as checkout_sessions,
-        sum(case when deepest_step >= 4 then 1 else 0 end) as purchase_sessions
+        cast(sum(case when deepest_step >= 1 then 1 else 0 end) as bigint) as viewed_sessions,
+        cast(sum(case when deepest_step >= 2 then 1 else 0 end) as bigint) as cart_sessions,
+        cast(sum(case when deepest_step >= 3 then 1 else 0 end) as bigint) as checkout_sessions,
+        cast(sum(case when deepest_step >= 4 then 1 else 0 end) as bigint) as purchase_sessions
     from sessions
     group by session_date
 ),

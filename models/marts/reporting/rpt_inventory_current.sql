@@ -18,15 +18,17 @@ as_of as (
 per_product as (
     select
         movements.product_id,
-        sum(movements.quantity_delta) as net_movement,
-        sum(
-            case
-                when
-                    movements.movement_type = 'sale'
-                    and movements.moved_at > as_of.newest_moved_at - interval '28 days'
-                    then movements.quantity_out
-                else 0
-            end
+        cast(sum(movements.quantity_delta) as bigint) as net_movement,
+        cast(
+            sum(
+                case
+                    when
+                        movements.movement_type = 'sale'
+                        and movements.moved_at > as_of.newest_moved_at - interval '28 days'
+                        then movements.quantity_out
+                    else 0
+                end
+            ) as bigint
         ) as units_sold_28_days,
         max(movements.moved_at) as last_moved_at
     from movements

@@ -19,7 +19,7 @@ monthly as (
         products.category,
         geography.region,
         count(distinct sales.order_id) as order_count,
-        sum(sales.quantity) as units_sold,
+        cast(sum(sales.quantity) as bigint) as units_sold,
         cast(sum(sales.net_revenue) as {{ sql_type('money') }}) as net_revenue
     from sales
     inner join products on sales.product_key = products.product_key

@@ -11,9 +11,9 @@ per_day_method as (
         payment_date,
         payment_method,
         count(*) as payment_event_count,
-        sum(case when is_authorized then 1 else 0 end) as authorized_count,
-        sum(case when is_failed then 1 else 0 end) as failed_count,
-        sum(case when is_refund then 1 else 0 end) as refund_count,
+        cast(sum(case when is_authorized then 1 else 0 end) as bigint) as authorized_count,
+        cast(sum(case when is_failed then 1 else 0 end) as bigint) as failed_count,
+        cast(sum(case when is_refund then 1 else 0 end) as bigint) as refund_count,
         sum(case when is_authorized then amount else 0 end) as authorized_amount,
         sum(case when is_refund then amount else 0 end) as refunded_amount
     from payments

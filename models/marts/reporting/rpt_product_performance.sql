@@ -14,8 +14,8 @@ per_product as (
     select
         product_id,
         count(distinct order_id) as order_count,
-        sum(quantity) as units_sold,
-        sum(kept_quantity) as units_kept,
+        cast(sum(quantity) as bigint) as units_sold,
+        cast(sum(kept_quantity) as bigint) as units_kept,
         sum(net_revenue) as net_revenue,
         sum(cost_amount) as cost_amount,
         sum(margin_amount) as margin_amount

@@ -8,10 +8,10 @@ sales as (
 per_product as (
     select
         product_id,
-        sum(quantity) as units_sold,
-        sum(returned_quantity) as units_returned,
-        sum(case when is_cancelled then quantity else 0 end) as units_cancelled,
-        sum(kept_quantity) as units_kept
+        cast(sum(quantity) as bigint) as units_sold,
+        cast(sum(returned_quantity) as bigint) as units_returned,
+        cast(sum(case when is_cancelled then quantity else 0 end) as bigint) as units_cancelled,
+        cast(sum(kept_quantity) as bigint) as units_kept
     from sales
     group by product_id
 )

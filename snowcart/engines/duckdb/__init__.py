@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import threading
+
+    from snowcart.engines.base import SetupOptions
     from snowcart.engines.duckdb.serving import ServingReader
     from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
     from snowcart.settings import Settings
@@ -15,6 +18,11 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class DuckDBEngine:
     settings: Settings
+
+    def setup(self, options: SetupOptions, stop: threading.Event | None = None) -> bool:
+        from snowcart.engines.duckdb.setup import setup_embedded
+
+        return setup_embedded(self.settings, options)
 
     def open_warehouse(self) -> DuckDBWarehouse:
         from snowcart.engines.duckdb.warehouse import DuckDBWarehouse

@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from snowcart.engines.base import LoadReport
+from snowcart.settings import OPS_SCHEMA
 from snowcart.stages.local import LocalStage, StagedFile
 
-OPS_SCHEMA = "ops"
 REQUIRED_FIELD = "event_id"
 
 # Fast path: raw lines read in bulk as one VARCHAR column, with no quoting and a

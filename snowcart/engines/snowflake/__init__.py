@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import threading
+
+    from snowcart.engines.base import SetupOptions
     from snowcart.engines.snowflake.reader import SnowflakeReader
     from snowcart.engines.snowflake.warehouse import SnowflakeWarehouse
     from snowcart.settings import Settings
@@ -15,6 +18,11 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class SnowflakeEngine:
     settings: Settings
+
+    def setup(self, options: SetupOptions, stop: threading.Event | None = None) -> bool:
+        from snowcart.engines.snowflake.setup import setup_snowflake
+
+        return setup_snowflake(self.settings, options, stop)
 
     def open_warehouse(self) -> SnowflakeWarehouse:
         from snowcart.engines.snowflake.warehouse import SnowflakeWarehouse

@@ -1,10 +1,3 @@
-{{
-    config(
-        unique_key='event_id',
-        post_hook="{{ advance_stream_offset('shop', 'customers') }}",
-    )
-}}
-
 with
 
 source as (

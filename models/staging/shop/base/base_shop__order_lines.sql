@@ -1,9 +1,4 @@
-{{
-    config(
-        unique_key='event_line_id',
-        post_hook="{{ advance_stream_offset('shop', 'orders') }}",
-    )
-}}
+{{ config(unique_key='event_line_id') }}
 
 with
 

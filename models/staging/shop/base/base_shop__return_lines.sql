@@ -1,9 +1,4 @@
-{{
-    config(
-        unique_key='event_line_id',
-        post_hook="{{ advance_stream_offset('shop', 'returns') }}",
-    )
-}}
+{{ config(unique_key='event_line_id') }}
 
 with
 

@@ -1,0 +1,56 @@
+"""The pipeline's health as the serving layer shows it: freshness per mart, the
+refresh log and its errors, and the recent event rate (DuckDB's ops tables;
+Snowflake has none, its dynamic tables refresh themselves)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from snowcart.engines.base import MartQuery
+
+REFRESH_LOG_ROWS = 50
+EVENT_RATE_WINDOW_S = 60
+# What lives in the warehouse only: the dashboard never opens it, so a reader
+# can never hold a lock the pipeline needs. The pipeline's live status shows them.
+WAREHOUSE_ONLY_HEALTH = ("load errors", "quarantined rows", "stream backlog")
+
+
+def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
+    """Freshness per mart, the refresh log and its errors, jobs, events/s."""
+    freshness = query(
+        "select mart, published_at, newest_event_at, lag_s from ops.mart_freshness order by mart"
+    )
+    if not freshness.empty:
+        freshness["published_s_ago"] = (now - freshness["published_at"]).dt.total_seconds()
+    log = query(
+        "select started_at, job, status, duration_s, rows_processed, newest_event_at,"
+        " lag_s, error from ops.refresh_log"
+        f" order by started_at desc limit {REFRESH_LOG_ROWS}"
+    )
+    errors = query(
+        "select started_at, job, error from ops.refresh_log where status <> 'success'"
+        f" order by started_at desc limit {REFRESH_LOG_ROWS}"
+    )
+    jobs = query(
+        "select job, count(*) as runs,"
+        " sum(case when status = 'success' then 0 else 1 end) as failures,"
+        " avg(duration_s) as average_duration_s, max(started_at) as last_started_at"
+        " from ops.refresh_log group by job order by job"
+    )
+    recent = query(
+        "select sum(rows_processed) as rows_processed from ops.refresh_log"
+        " where job = 'transform' and started_at >= ?",
+        [now - timedelta(seconds=EVENT_RATE_WINDOW_S)],
+    )
+    recent_rows = 0.0
+    if not recent.empty and not pd.isna(recent["rows_processed"].iloc[0]):
+        recent_rows = float(recent["rows_processed"].iloc[0])
+    return {
+        "freshness": freshness,
+        "refresh_log": log,
+        "errors": errors,
+        "jobs": jobs,
+        "events_per_s": recent_rows / EVENT_RATE_WINDOW_S,
+    }

@@ -1,0 +1,3 @@
+-- Over the internal stage: the loader triggers it (REST insertFiles or ALTER PIPE ... REFRESH).
+CREATE PIPE IF NOT EXISTS {pipe} AS
+  {copy};

@@ -1,0 +1,3 @@
+-- Over the external stage: fed by the bucket's event notifications (SQS).
+CREATE PIPE IF NOT EXISTS {pipe} AUTO_INGEST = TRUE AS
+  {copy};

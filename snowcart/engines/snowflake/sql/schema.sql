@@ -1,0 +1,2 @@
+-- One per dbt custom schema (generate_schema_name uses them as-is), raw and ops.
+CREATE SCHEMA IF NOT EXISTS {schema};

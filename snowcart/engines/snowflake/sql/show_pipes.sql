@@ -1,0 +1,1 @@
+SHOW PIPES IN SCHEMA {schema};

@@ -1,0 +1,316 @@
+"""The generator's whole state between two batches: one value, JSON-serialisable.
+
+A batch is a function of (seed, faults, state, batch plan) that returns the next
+state; the producer keeps the state in its checkpoint and hands it back on a
+restart. Everything else (reference pools, hash keys) follows from the seed."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from snowcart.sources.generator.catalog import (
+    AGE_WEIGHTS,
+    COUNTRIES,
+    DAY_US,
+    MINUTE_US,
+    SEGMENT_WEIGHTS,
+)
+from snowcart.sources.generator.hashing import cumulative, pick
+from snowcart.sources.generator.reference import Reference
+
+STATE_VERSION = 1
+
+
+@dataclass
+class Cohorts:
+    """Orders per minute of placement: order numbers first_k .. first_k + count - 1."""
+
+    minute: np.ndarray
+    first_k: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Cohorts:
+        return cls(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
+
+    def __len__(self) -> int:
+        return len(self.minute)
+
+    def take(self, index) -> Cohorts:
+        return Cohorts(self.minute[index], self.first_k[index], self.count[index])
+
+    def extended(self, minutes: np.ndarray, first_k: int) -> Cohorts:
+        """With orders first_k, first_k + 1, ... placed in `minutes` (sorted, not
+        before the last cohort's minute)."""
+        if not len(minutes):
+            return self
+        unique, counts = np.unique(minutes, return_counts=True)
+        minute, first, count = self.minute.copy(), self.first_k.copy(), self.count.copy()
+        if len(minute) and minute[-1] == unique[0]:
+            count[-1] += counts[0]
+            first_k += int(counts[0])
+            unique, counts = unique[1:], counts[1:]
+        starts = (first_k + np.cumsum(counts) - counts).astype(np.int64)
+        return Cohorts(
+            np.concatenate((minute, unique)).astype(np.int64),
+            np.concatenate((first, starts)).astype(np.int64),
+            np.concatenate((count, counts)).astype(np.int64),
+        )
+
+
+def _ints(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+_SCALARS = (
+    "origin", "offset", "last_end", "horizon", "pool_at", "pool_emitted", "next_order",
+    "next_movement", "next_session",
+)  # fmt: skip
+_CUSTOMER = ("country", "region", "city", "age", "segment", "email_version", "signup", "created")
+_PRODUCT = ("price", "cost", "stock")
+_HISTORY = ("product", "minute", "price")
+
+
+@dataclass
+class ShopState:
+    """Clock, counters, customers (c_*), products (p_*), price history (h_*),
+    open order cohorts and duplicates carried to the next batch."""
+
+    customers: int
+    products: int
+    c_country: np.ndarray
+    c_region: np.ndarray
+    c_city: np.ndarray
+    c_age: np.ndarray
+    c_segment: np.ndarray
+    c_email_version: np.ndarray
+    c_signup: np.ndarray  # relative to the first batch until it starts
+    c_created: np.ndarray  # -1: in the initial pool
+    p_price: np.ndarray  # cents
+    p_cost: np.ndarray
+    p_stock: np.ndarray
+    p_rate: np.ndarray  # units sold per hour, smoothed
+    h_product: np.ndarray  # sorted by (product, minute)
+    h_minute: np.ndarray
+    h_price: np.ndarray
+    origin: int | None = None  # shop clock at the start of the first batch's day
+    offset: int = 0  # output time = shop clock + offset (the current one)
+    # Offset history: from shop time offset_from[i] on, offset_value[i] applies.
+    # Rhythm and promotions follow output (wall) time, also after a pause.
+    offset_from: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    offset_value: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    last_end: int | None = None  # shop clock where the last batch's window ended
+    horizon: int | None = None  # events before it are out; a tiny batch may lag behind
+    pool_at: int | None = None  # when the last reference pool event went out
+    pool_emitted: int = 0
+    next_order: int = 1
+    next_movement: int = 1
+    next_session: int = 1
+    cohorts: Cohorts = field(default_factory=Cohorts.empty)
+    carry: dict[str, list[str]] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def fresh(
+        cls, seed: int, ref: Reference, customers: int, products: int, next_order: int = 1
+    ) -> ShopState:
+        """A shop before its first batch: the initial customers, nothing emitted."""
+        rng = np.random.default_rng([seed, 3])
+        n = customers
+        country = pick(ref.country_cum, rng.random(n))
+        region = ref.region_first[country] + (
+            rng.random(n) ** 1.6 * ref.region_count[country]
+        ).astype(np.int64)
+        city = ref.city_first[region] + (rng.random(n) * ref.city_count[region]).astype(np.int64)
+        return cls(
+            customers=customers,
+            products=products,
+            c_country=country,
+            c_region=region,
+            c_city=city,
+            c_age=pick(cumulative(AGE_WEIGHTS), rng.random(n)),
+            c_segment=pick(cumulative(SEGMENT_WEIGHTS), rng.random(n)),
+            c_email_version=np.zeros(n, dtype=np.int64),
+            # Sign-up up to three years before the first batch (relative until then).
+            c_signup=-(rng.random(n) * 3 * 365 * DAY_US).astype(np.int64),
+            c_created=np.full(n, -1, dtype=np.int64),
+            p_price=ref.base_price.copy(),
+            p_cost=ref.base_cost.copy(),
+            p_stock=ref.initial_stock.astype(np.int64).copy(),
+            p_rate=np.zeros(products),
+            h_product=np.arange(products, dtype=np.int64),
+            h_minute=np.zeros(products, dtype=np.int64),
+            h_price=ref.base_price.copy(),
+            next_order=next_order,
+        )
+
+    def copy(self) -> ShopState:
+        return copy.deepcopy(self)
+
+    # ------------------------------------------------------------ serialisation
+
+    def to_dict(self) -> dict:
+        cohorts = self.cohorts
+        return {
+            "version": STATE_VERSION,
+            "customers": self.customers,
+            "products": self.products,
+            **{name: getattr(self, name) for name in _SCALARS[:2]},
+            "offsets": [self.offset_from.tolist(), self.offset_value.tolist()],
+            **{name: getattr(self, name) for name in _SCALARS[2:]},
+            "customer": {name: getattr(self, f"c_{name}").tolist() for name in _CUSTOMER},
+            "product": {
+                **{name: getattr(self, f"p_{name}").tolist() for name in _PRODUCT},
+                "rate": [round(float(x), 6) for x in self.p_rate],
+            },
+            "price_history": {name: getattr(self, f"h_{name}").tolist() for name in _HISTORY},
+            # Orders are numbered in placement order: a cohort starts where the last
+            # ended, so its first order number is implied; minutes as steps.
+            "cohorts": {
+                "first_k": int(cohorts.first_k[0]) if len(cohorts) else self.next_order,
+                "minute_steps": np.diff(cohorts.minute, prepend=0).tolist(),
+                "count": cohorts.count.tolist(),
+            },
+            "carry": {table: list(lines) for table, lines in self.carry.items() if lines},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ShopState:
+        c, p, h, k = data["customer"], data["product"], data["price_history"], data["cohorts"]
+        count = _ints(k["count"])
+        offset_from, offset_value = (_ints(v) for v in data["offsets"])
+        return cls(
+            customers=data.get("customers", 1000),
+            products=data.get("products", 200),
+            **{f"c_{name}": _ints(c[name]) for name in _CUSTOMER},
+            **{f"p_{name}": _ints(p[name]) for name in _PRODUCT},
+            p_rate=np.asarray(p["rate"], dtype=np.float64),
+            **{f"h_{name}": _ints(h[name]) for name in _HISTORY},
+            **{name: data[name] for name in _SCALARS},
+            offset_from=offset_from,
+            offset_value=offset_value,
+            cohorts=Cohorts(
+                np.cumsum(_ints(k["minute_steps"])), k["first_k"] + np.cumsum(count) - count, count
+            ),
+            carry={table: list(lines) for table, lines in data["carry"].items()},
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> ShopState:
+        return cls.from_dict(json.loads(text))
+
+    # ------------------------------------------------------------ clock
+
+    @property
+    def output_end(self) -> int | None:
+        """Output time (µs) where the last batch's window ended; None before the first."""
+        return None if self.last_end is None else self.last_end + self.offset
+
+    def open_window(self, window_start: int, span: int) -> tuple[int, int]:
+        """The shop-clock window [lo, hi) of a batch placed at output time
+        window_start: it continues where the last one ended (a later start is a pause)."""
+        if self.last_end is None:
+            self.origin = window_start - window_start % DAY_US
+            self.last_end = self.horizon = window_start
+            self.c_signup = self.c_signup + window_start
+        lo = self.last_end
+        if window_start - lo != self.offset or not len(self.offset_from):
+            self.offset_from = np.append(self.offset_from, lo)
+            self.offset_value = np.append(self.offset_value, window_start - lo)
+        self.offset = window_start - lo
+        return lo, lo + span
+
+    def offset_at(self, shop_us: np.ndarray) -> np.ndarray:
+        """The output-time offset that applied at each shop time."""
+        if not len(self.offset_from):
+            return np.zeros(len(shop_us), dtype=np.int64)
+        position = np.searchsorted(self.offset_from, shop_us, side="right") - 1
+        return self.offset_value[np.maximum(position, 0)]
+
+    # ------------------------------------------------------------ customers and prices
+
+    def eligibility(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per country: customer indexes and creation times, in creation order."""
+        if "eligible" not in self._cache:
+            order = np.argsort(self.c_country, kind="stable")
+            bounds = np.searchsorted(self.c_country[order], np.arange(len(COUNTRIES) + 1))
+            self._cache["eligible"] = [
+                (order[bounds[c] : bounds[c + 1]], self.c_created[order[bounds[c] : bounds[c + 1]]])
+                for c in range(len(COUNTRIES))
+            ]
+        return self._cache["eligible"]
+
+    def customer_ids_json(self, customers: np.ndarray) -> list[str]:
+        """Each customer index as a JSON value (-1, a guest: null)."""
+        if "customer_json" not in self._cache:
+            self._cache["customer_json"] = [
+                f'"C{i:06d}"' for i in range(1, len(self.c_country) + 1)
+            ] + ["null"]
+        lookup = self._cache["customer_json"]
+        return [lookup[c] for c in customers.tolist()]
+
+    def add_customer(
+        self, t: int, country: int, region: int, city: int, age: int, segment: int
+    ) -> int:
+        """A customer signing up at shop time t; returns its index."""
+        for name, value in (
+            ("country", country), ("region", region), ("city", city), ("age", age),
+            ("segment", segment), ("email_version", 0), ("signup", t), ("created", t),
+        ):  # fmt: skip
+            setattr(self, f"c_{name}", np.append(getattr(self, f"c_{name}"), value))
+        self._cache.clear()
+        return len(self.c_country) - 1
+
+    def prices(self, product: np.ndarray, minute: np.ndarray) -> np.ndarray:
+        """The list price of each product in each minute."""
+        if "history_key" not in self._cache:
+            self._cache["history_key"] = self.h_product * (1 << 40) + self.h_minute
+        key = self._cache["history_key"]
+        return self.h_price[np.searchsorted(key, product * (1 << 40) + minute, side="right") - 1]
+
+    def record_price(self, product: int, minute: int, price: int) -> None:
+        self.h_product = np.append(self.h_product, product)
+        self.h_minute = np.append(self.h_minute, minute)
+        self.h_price = np.append(self.h_price, price)
+        order = np.lexsort((self.h_minute, self.h_product))
+        self.h_product, self.h_minute = self.h_product[order], self.h_minute[order]
+        self.h_price = self.h_price[order]
+        self._cache.clear()
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def prune(self, max_life_us: int) -> None:
+        """Forget cohorts whose lifecycle is over, and prices and clock offsets
+        nobody can need."""
+        cohorts = self.cohorts
+        alive = (cohorts.minute + 1) * MINUTE_US + max_life_us >= self.horizon
+        if not alive.all():
+            first = int(np.argmax(alive)) if alive.any() else len(cohorts)
+            self.cohorts = cohorts.take(slice(first, None))
+        cohorts = self.cohorts
+        oldest_us = int(cohorts.minute[0]) * MINUTE_US if len(cohorts) else self.horizon
+        still = int(np.searchsorted(self.offset_from, oldest_us, side="right")) - 1
+        if still > 0:
+            self.offset_from, self.offset_value = (
+                self.offset_from[still:],
+                self.offset_value[still:],
+            )
+        if len(self.h_minute) > self.products:
+            oldest = int(cohorts.minute[0]) if len(cohorts) else self.horizon // MINUTE_US
+            old = self.h_minute <= oldest
+            # Keep, per product, the last price set at or before the oldest minute.
+            last_old = old & ~np.concatenate(
+                ((old[1:] & (self.h_product[1:] == self.h_product[:-1])), [False])
+            )
+            keep = ~old | last_old
+            if not keep.all():
+                self.h_product, self.h_minute = self.h_product[keep], self.h_minute[keep]
+                self.h_price = self.h_price[keep]
+                self._cache.clear()
