@@ -477,6 +477,36 @@ def test_installed_wheel_imports_from_its_own_folder(wheel, tmp_path):
 # ---------------------------------------------------------------- imports
 
 
+@pytest.mark.xdist_group("wheel")
+def test_installed_wheel_runs_the_project_of_the_working_directory(wheel, tmp_path):
+    """Installed (not editable), the package finds the dbt project from the
+    working directory, and says in one line when there is none."""
+    target = tmp_path / "installed"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target)]
+        + [str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    env.pop("SNOWCART_PROJECT_DIR", None)
+    probe = "import snowcart.settings as s; print(s.__file__); print(s.PROJECT_DIR)"
+    inside = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR / "models", env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    module_file, project = inside.stdout.split()
+    assert Path(module_file).resolve().is_relative_to(target.resolve())
+    assert Path(project) == PROJECT_DIR.resolve()
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", "from snowcart.cli import setup_main; setup_main(['--target', 'dev'])"],
+        cwd=tmp_path, env={**env, "SNOWCART_HOME": str(tmp_path / "home")},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "no dbt project in" in elsewhere.stderr and "SNOWCART_PROJECT_DIR" in elsewhere.stderr
+    assert len(elsewhere.stderr.strip().splitlines()) == 1, elsewhere.stderr
+
+
 def test_no_import_cycles():
     assert import_cycles(PROJECT_DIR) == []
 
