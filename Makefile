@@ -6,7 +6,7 @@ DASHBOARD_PORT ?= 8501
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dashboard test lint docs soak replay-check clean lock bench bench-quick
+.PHONY: install demo dashboard test lint docs soak replay-check clean lock bench bench-quick readme-images
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -42,11 +42,45 @@ test: install
 	$(MAKE) --no-print-directory lint
 
 lint: install
-	$(BIN)/ruff check snowcart scripts tests benchmarks dashboard
-	$(BIN)/ruff format --check snowcart scripts tests benchmarks dashboard
+	$(BIN)/ruff check snowcart scripts tests benchmarks dashboard dbt_score_rules
+	$(BIN)/ruff format --check snowcart scripts tests benchmarks dashboard dbt_score_rules
 	# A throwaway home: the dbt templater opens the DuckDB file, which a running
 	# demo may hold. (Generic tests are macros; the dbt templater skips them.)
-	SNOWCART_HOME=$$(mktemp -d) $(BIN)/sqlfluff lint models tests/dbt
+	SNOWCART_HOME=$$(mktemp -d) $(BIN)/sqlfluff lint models tests/dbt analyses
+	$(MAKE) --no-print-directory conventions
+
+.PHONY: conventions
+
+## The dbt conventions (dbt-score; rules in dbt_score_rules/, config in pyproject.toml):
+## prefixes per folder, descriptions, key tests, contracts, what marts and exposures read.
+## One line per violation, naming the file and the fix; any violation fails.
+## (A throwaway home and target: nothing touches a running demo or ./target.)
+conventions: install
+	@tmp=$$(mktemp -d); \
+	SNOWCART_HOME=$$tmp $(BIN)/dbt parse --quiet --target-path $$tmp/target && \
+	$(BIN)/dbt-score lint --manifest $$tmp/target/manifest.json
+
+## Refresh the README's dashboard screenshots (docs/images/) from the browser test;
+## `make test` writes its screenshots to artifacts/screenshots/ only.
+readme-images: install
+	SNOWCART_REFRESH_README_IMAGES=1 $(BIN)/python -m pytest -q -n 0 tests/python/test_dashboard.py -k real_browser
+
+.PHONY: pr-check pr-drop-schema prod-state
+
+## Slim CI locally: build and test only the dbt nodes this branch changed and their
+## children, deferring the rest to main's state (built once per merge base), then
+## the conventions check. PR_STATE=DIR, PR_TARGET=snowflake PR_SCHEMA=pr_123, PR_ARGS=...
+pr-check: install
+	$(BIN)/python scripts/pr_check.py $(if $(PR_STATE),--state $(PR_STATE)) $(if $(PR_TARGET),--target $(PR_TARGET)) $(if $(PR_SCHEMA),--schema $(PR_SCHEMA)) $(PR_ARGS)
+
+## Drop every schema of one pull request (PR_SCHEMA=pr_123) on PR_TARGET (default snowflake).
+pr-drop-schema: install
+	$(BIN)/python scripts/pr_check.py --drop-only --target $(or $(PR_TARGET),snowflake) --schema $(PR_SCHEMA)
+
+## Production's dbt state (what slim CI defers to): the manifest of this checkout
+## in artifacts/prod-state/ (PR_TARGET=snowflake for Snowflake's).
+prod-state: install
+	$(BIN)/dbt parse --target $(or $(PR_TARGET),dev) --target-path artifacts/prod-state
 
 ## Longer crash test: 100 SIGKILLs at random points, then reconcile.
 soak: install

@@ -23,6 +23,7 @@ from benchmarks import (
     bench_freshness,
     bench_generator,
     bench_ingest,
+    bench_pr_check,
     bench_scaling,
 )
 from benchmarks.common import PROJECT_DIR, Section, isolate_dbt, log, scratch_dir
@@ -40,6 +41,7 @@ class Plan:
     freshness: bench_freshness.FreshnessConfig
     scaling: bench_scaling.ScalingConfig
     build: bench_build.BuildConfig
+    pr_check: bench_pr_check.PrCheckConfig
 
     def with_runs(self, runs: int) -> Plan:
         return Plan(
@@ -49,6 +51,7 @@ class Plan:
             replace(self.freshness, runs=runs),
             replace(self.scaling, runs=runs),
             replace(self.build, runs=runs),
+            replace(self.pr_check, runs=runs),
         )
 
 
@@ -61,6 +64,7 @@ FULL = Plan(
         history_lines=(1_000_000, 10_000_000), delta_lines=10_000, runs=3
     ),
     build=bench_build.BuildConfig(orders=1_000_000, runs=3),
+    pr_check=bench_pr_check.PrCheckConfig(runs=3),
 )
 QUICK = Plan(
     generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=10_000, runs=3),
@@ -69,6 +73,7 @@ QUICK = Plan(
     freshness=bench_freshness.FreshnessConfig(rates=(1_000,), seconds=5, runs=3),
     scaling=bench_scaling.ScalingConfig(history_lines=(10_000, 100_000), delta_lines=1_000, runs=3),
     build=bench_build.BuildConfig(orders=5_000, runs=3),
+    pr_check=bench_pr_check.PrCheckConfig(runs=3),
 )
 
 
@@ -126,18 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     sections: list[Section] = []
     with scratch_dir("run") as workdir:
         isolate_dbt(workdir)
-        log("1/6 generator")
+        log("1/7 generator")
         sections.append(watched(lambda: bench_generator.run(plan.generator)))
-        log("2/6 ingest stage → raw")
+        log("2/7 ingest stage → raw")
         sections.append(watched(lambda: bench_ingest.run(plan.ingest, workdir)))
-        log("3/6 end-to-end slice")
+        log("3/7 end-to-end slice")
         sections.append(watched(lambda: bench_e2e.run(plan.e2e, workdir)))
-        log("4/6 freshness")
+        log("4/7 freshness")
         sections.append(watched(lambda: bench_freshness.run(plan.freshness, workdir)))
-        log("5/6 scaling")
+        log("5/7 scaling")
         sections.append(watched(lambda: bench_scaling.run(plan.scaling, workdir)))
-        log("6/6 full build at size")
+        log("6/7 full build at size")
         sections.append(watched(lambda: bench_build.run(plan.build, workdir)))
+        log("7/7 slim CI: make pr-check")
+        sections.append(watched(lambda: bench_pr_check.run(plan.pr_check, workdir)))
     watch.stop()
     runs = sorted(
         {
@@ -147,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             plan.freshness.runs,
             plan.scaling.runs,
             plan.build.runs,
+            plan.pr_check.runs,
         }
     )
     info = RunInfo(

@@ -31,6 +31,7 @@ TABS = (
     "Payments",
     "Geography",
     "Funnel",
+    "Explore",
     "Pipeline health",
 )
 PERIODS = {"All data": None, "Last 7 days": 7, "Last 30 days": 30, "Custom range": "custom"}
@@ -360,6 +361,44 @@ def funnel(data: DashboardData) -> None:
     )
 
 
+def explore(data: DashboardData) -> None:
+    explorer = data.explorer()
+    marts = {mart.name: mart for mart in explorer.marts()}
+    filters_note()
+    if not marts:
+        no_rows("published marts")
+        return
+    chosen = st.selectbox(
+        "Mart",
+        list(marts),
+        format_func=lambda name: marts[name].label,
+        key="explore-mart",
+        help="Every report mart (rpt_*) of the current publication, with its description.",
+    )
+    mart = marts[chosen]
+    with st.expander(f"{len(mart.columns)} columns"):
+        described = pd.DataFrame(
+            [(c.name.lower(), c.data_type.lower(), c.description) for c in mart.columns],
+            columns=["column", "type", "description"],
+        )
+        st.dataframe(described, hide_index=True, key="explore-columns")
+    figure = explorer.chart(mart)
+    if figure is None:
+        st.info("This mart has no time or text column to chart, or no rows yet.")
+    elif figure.kind == "line":
+        chart(charts.explore_line(figure.frame, figure.axis, figure.value, figure.title), "explore")
+    else:
+        money = figure.value.endswith(MONEY_SUFFIXES)
+        chart(
+            charts.ranked_bar(figure.frame, figure.axis, figure.value, figure.title, money=money),
+            "explore",
+        )
+    rows = explorer.rows(mart)
+    newest = " (newest first)" if mart.first("time") else ""
+    st.caption(f"First {len(rows):,} rows{newest}.")
+    table(rows, "explore-table")
+
+
 def pipeline_health(data: DashboardData) -> None:
     health = data.pipeline_health()
     live = data.live_freshness()
@@ -434,6 +473,7 @@ RENDERERS = (
     payments,
     geography,
     funnel,
+    explore,
     pipeline_health,
 )
 
@@ -445,7 +485,7 @@ def live_body(reader: MartReader, filters: Filters) -> None:
     """Everything that refreshes on its own: one publication per refresh."""
     try:
         with reader.open() as query:
-            data = DashboardData(query, filters, reader.has_ops_tables)
+            data = DashboardData(query, filters, reader.has_ops_tables, catalog=reader.mart_catalog)
             loading = data.loading_message()
             if loading:
                 st.info(loading)

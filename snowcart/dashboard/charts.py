@@ -300,3 +300,10 @@ def freshness_bars(freshness: pd.DataFrame) -> go.Figure:
         title="Seconds since each mart was last published",
     )
     return _layout(figure, height=max(300, 60 + 24 * len(freshness)))
+
+
+def explore_line(frame: pd.DataFrame, x: str, y: str, title: str) -> go.Figure:
+    """Any mart's first measure along its first time column (the Explore tab)."""
+    figure = px.line(frame, x=x, y=y, markers=len(frame) < 60, title=title)
+    figure.update_layout(xaxis_title="", yaxis_title="")
+    return _layout(figure)

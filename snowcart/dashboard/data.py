@@ -10,10 +10,12 @@ only lays the results out.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from snowcart.dashboard.explore import Explorer
 from snowcart.dashboard.filters import DateWindow, Filters, Where, filter_where
 from snowcart.dashboard.health import pipeline_health
 from snowcart.dashboard.kpis import KpiSet, kpis_from_daily, safe_ratio
@@ -49,10 +51,13 @@ class DashboardData:
         filters: Filters | None = None,
         has_ops_tables: bool = True,
         now: datetime | None = None,
+        catalog: Callable[[MartQuery], pd.DataFrame] | None = None,
     ) -> None:
         self.query = query
         self.filters = filters or Filters()
         self.has_ops_tables = has_ops_tables
+        # The reader's catalog of published marts (MartReader.mart_catalog).
+        self.catalog = catalog
         self.now = now or datetime.now(UTC).replace(tzinfo=None)
         self._window: DateWindow | None = None
         self._daily: pd.DataFrame | None = None
@@ -483,3 +488,9 @@ class DashboardData:
         """Freshness, refresh log, errors and events/s; None where the engine
         has no ops tables (Snowflake)."""
         return pipeline_health(self.query, self.now) if self.has_ops_tables else None
+
+    # ---- Explore
+
+    def explorer(self) -> Explorer:
+        """Every published mart, from the reader's catalog (none without one)."""
+        return Explorer(self.query, self.catalog or (lambda query: pd.DataFrame()))

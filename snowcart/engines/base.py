@@ -78,6 +78,15 @@ class Lineage:
 
 
 @dataclass(frozen=True)
+class MartDoc:
+    """A model's documentation from the manifest: what the mart catalog shows."""
+
+    description: str
+    # Column name (lower-case) → its description.
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class BuildSummary:
     succeeded: int
     failed: list[str]
@@ -158,6 +167,14 @@ class MartReader(ABC):
     @abstractmethod
     def open(self) -> AbstractContextManager[MartQuery]:
         """A query function over one publication; raises NotReady when there is none."""
+
+    @abstractmethod
+    def mart_catalog(self, query: MartQuery) -> pd.DataFrame:
+        """Every published report mart (`rpt_*`), one row each, by name:
+        `schema_name` and `mart` spelled as the engine stores them (quote them
+        to query the mart), `description`, and `columns`: a JSON list of
+        {name, data_type, description} in column order. Empty when none is
+        published yet. Read through `query`, from the same publication."""
 
 
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dbt.cli.main import dbtRunner
 
-from snowcart.engines.base import AT_REST_TAG, BuildSummary, Lineage
+from snowcart.engines.base import AT_REST_TAG, BuildSummary, Lineage, MartDoc
 from snowcart.errors import BuildError
 from snowcart.settings import Settings
 
@@ -43,6 +43,10 @@ class Dbt:
         self._runner = dbtRunner()
         self._manifest = None
         self._fingerprint: tuple | None = None
+        # Bumped by every parse: a reader of the manifest (the loop's lineage,
+        # the serving layer's catalog) reads it again when this moved.
+        self.manifest_version = 0
+        self._failed_parse: tuple[tuple, str] | None = None
 
     def _parsed_runner(self) -> dbtRunner:
         """A runner holding the parsed project. Reading the partial-parse cache
@@ -50,12 +54,25 @@ class Dbt:
         project is parsed again only when a file or variable changed."""
         fingerprint = project_fingerprint(self.settings.project_dir)
         if self._manifest is None or fingerprint != self._fingerprint:
+            if self._failed_parse is not None and self._failed_parse[0] == fingerprint:
+                # A file half-saved by its editor: parse again once it changes.
+                raise BuildError(self._failed_parse[1])
             result = dbtRunner().invoke(self._args(["parse"]))
             if result.exception is not None or not result.success:
-                raise BuildError(f"dbt parse failed: {result.exception}")
+                message = f"dbt parse failed: {result.exception}"
+                self._failed_parse = (fingerprint, message)
+                raise BuildError(message)
+            self._failed_parse = None
             self._manifest, self._fingerprint = result.result, fingerprint
             self._runner = dbtRunner(manifest=self._manifest)
+            self.manifest_version += 1
         return self._runner
+
+    def current_version(self) -> int:
+        """The manifest version after parsing again if a project file changed
+        since the last parse (a few hundred stat calls when nothing did)."""
+        self._parsed_runner()
+        return self.manifest_version
 
     def _args(self, command: list[str]) -> list[str]:
         args = [*command, "--project-dir", str(self.settings.project_dir)]
@@ -145,6 +162,34 @@ class Dbt:
                 )
             ),
         )
+
+    def checksums(self) -> dict[str, str]:
+        """Each buildable node's name and the checksum of its file (SQL, CSV): a
+        node whose checksum moved between two parses was changed."""
+        self._parsed_runner()
+        return {
+            node.name: node.checksum.checksum
+            for node in self._manifest.nodes.values()
+            if node.resource_type in ("model", "snapshot", "seed")
+        }
+
+    def model_docs(self, names: set[str]) -> dict[str, MartDoc]:
+        """Description and column descriptions of the named models (the report
+        marts' catalog), from the manifest as last parsed (the loop parses again
+        when a file changes; a publication need not look)."""
+        if self._manifest is None:
+            self._parsed_runner()
+        return {
+            node.name: MartDoc(
+                description=(node.description or "").strip(),
+                columns={
+                    column.name.lower(): (column.description or "").strip()
+                    for column in node.columns.values()
+                },
+            )
+            for node in self._manifest.nodes.values()
+            if node.resource_type == "model" and node.name in names
+        }
 
     def run_operation(self, macro: str) -> BuildSummary:
         return self.invoke("run-operation", macro)

@@ -11,25 +11,14 @@ from dataclasses import dataclass, field
 
 from snowcart.engines.base import LoadReport, Warehouse
 from snowcart.errors import BuildError, ConfigError
+from snowcart.loop.project import ProjectWatch
+from snowcart.loop.project import lag_seconds as lag_seconds  # re-exported
 from snowcart.loop.scheduler import Mart, Scheduler
 from snowcart.loop.status import StatusBoard
 from snowcart.sources.producer import Producer
 
 # How often the pipeline's data tests run while streaming (all run at the end).
 TEST_EVERY_S = 120.0
-UNITS_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-
-
-def lag_seconds(target_lag: str | None) -> float:
-    """Seconds in a Snowflake target_lag ('30 seconds', '1 minute'); 'downstream'
-    (refresh when the inputs change) is 0."""
-    text = str(target_lag or "").strip().lower()
-    if text == "downstream":
-        return 0.0
-    parts = text.split()
-    if len(parts) == 2 and parts[0].isdigit() and parts[1].rstrip("s") in UNITS_S:
-        return float(int(parts[0]) * UNITS_S[parts[1].rstrip("s")])
-    raise ConfigError(f"target_lag {target_lag!r} is not '<n> seconds|minutes|hours|days'")
 
 
 @dataclass
@@ -41,6 +30,8 @@ class RunReport:
     mart_refreshes: int = 0
     last_error: str | None = None
     totals: dict[str, float] = field(default_factory=dict)
+    # What the loop saw change in the project while it ran, one line per change.
+    project_changes: list[str] = field(default_factory=list)
 
 
 class Pipeline:
@@ -54,6 +45,8 @@ class Pipeline:
         self.report = RunReport()
         self.test_every_s = test_every_s
         self.scheduler: Scheduler | None = None
+        self.project: ProjectWatch | None = None
+        self._project_error: str | None = None
         self._started = time.monotonic()
         self._last_detail = 0.0
 
@@ -61,10 +54,8 @@ class Pipeline:
         """Build every model, snapshot and mart (tests come with the scheduler's
         test job and the drain), publish, then the scheduler takes over."""
         self.status.update(state="initial build")
-        marts = [
-            Mart(name, lag_seconds(lag))
-            for name, lag in sorted(self.warehouse.dbt.dynamic_tables().items())
-        ]
+        self.project = ProjectWatch(self.warehouse.dbt)
+        marts = self._marts()
         try:
             self.warehouse.dbt.invoke("build", "--exclude-resource-type", "test", "unit_test")
             self.report.builds += 1
@@ -79,12 +70,39 @@ class Pipeline:
             self.report.last_error = str(error)
             self.status.update(**{"last error": str(error)[:160]})
         self.scheduler = Scheduler(
-            self.warehouse, marts, self.warehouse.dbt.lineage(), test_every_s=self.test_every_s
+            self.warehouse, marts, self.project.lineage, test_every_s=self.test_every_s
         )
         return self.scheduler
 
+    def _marts(self) -> list[Mart]:
+        return [Mart(name, lag_s) for name, lag_s in self.project.marts.items()]
+
+    def watch_project(self) -> None:
+        """Pick up models added, changed or removed since the last cycle (the
+        project is parsed again only when one of its files changed) and say so
+        once; a project that does not parse keeps the last good one scheduled."""
+        scheduler = self.scheduler or self.start()
+        try:
+            change = self.project.poll()
+        except (BuildError, ConfigError) as error:
+            message = f"project not reloaded: {error}"[:300]
+            if message != self._project_error:
+                self._project_error = message
+                self.status.note(message)
+            return
+        self._project_error = None
+        if change is None:
+            return
+        scheduler.update_project(self._marts(), self.project.lineage, change.to_build)
+        if not change:  # only docs, lags or variables: nothing worth a line
+            return
+        message = change.describe()
+        self.report.project_changes.append(message)
+        self.status.note(message)
+
     def cycle(self) -> LoadReport:
         scheduler = self.scheduler or self.start()
+        self.watch_project()
         cycle = scheduler.cycle()
         self.report.loaded += cycle.loaded
         self.report.builds += int(cycle.transformed)
@@ -148,9 +166,11 @@ class Pipeline:
             self._show(producer)
             if self.warehouse.pending_files() == 0:
                 break
-        # The full build reads every stream to its end, stale or not.
+        # The full build reads every stream to its end, stale or not, and builds
+        # every model of the project as it is now: the marts it lists are published.
         self.warehouse.build()
         self.report.builds += 1
+        self.watch_project()
         self.warehouse.publish([mart.name for mart in scheduler.marts])
         self.report.totals = self.warehouse.totals()
         self.status.update(

@@ -15,7 +15,8 @@ Each cycle it loads new stage files, then
 
 A failing job is logged in ops.refresh_log, shown in the status and retried
 with exponential back-off; loading goes on meanwhile, and stream offsets only
-move when the consuming model commits.
+move when the consuming model commits. When the project changes while the loop
+runs, `update_project` takes its new lineage and marts (snowcart/loop/project.py).
 """
 
 from __future__ import annotations
@@ -108,6 +109,36 @@ class Scheduler:
         self._tests_queue: list[str] = []
         self._tests_round_error: str | None = None
         self._rows_since_run: dict[str, int] = {}
+
+    def update_project(self, marts: list[Mart], lineage: Lineage, to_build: set[str]) -> None:
+        """The project changed while the loop runs: schedule from its new lineage
+        and marts. A mart still there keeps its state (refreshes, back-off); a new
+        one was never built, so it is due at once; `to_build` (new and changed
+        nodes) and what reads them become stale, and a changed mart is refreshed
+        on its lag. Jobs backing off retry now: the change may be the fix."""
+        known = {mart.name: mart for mart in self.marts}
+        kept = []
+        for mart in marts:
+            old = known.get(mart.name)
+            if old is None:
+                kept.append(mart)
+                continue
+            old.lag_s = mart.lag_s
+            if mart.name in to_build:
+                old.refreshed_version, old.retry_at = -1, 0.0
+            kept.append(old)
+        self.marts, self.lineage = kept, lineage
+        mart_names = {mart.name for mart in kept}
+        rebuilt = {name for name in to_build if name in lineage.parents} - mart_names
+        self._stale = (
+            {name for name in self._stale if name in lineage.parents}
+            | rebuilt
+            | self._buildable(lineage.descendants(to_build))
+        )
+        self._tests_queue = [name for name in self._tests_queue if name in lineage.streaming_tests]
+        if to_build:
+            for job in (self.transform, self.refresh):
+                job.retry_at = 0.0
 
     @property
     def jobs(self) -> list[Job]:

@@ -45,6 +45,16 @@ class StatusBoard:
             line = "  ".join(f"{key}={_format(value)}" for key, value in self.fields.items())
             print(f"[{self.title}] {line}", file=sys.stdout, flush=True)
 
+    def note(self, message: str) -> None:
+        """One event worth a line of its own (a project change), printed at once
+        (above the live table on a terminal) and kept as the `last note` field."""
+        self.fields["last note"] = message
+        if self._live is not None:
+            self._live.console.print(f"[{self.title}] {message}", markup=False, highlight=False)
+            self._live.update(self._render())
+        else:
+            print(f"[{self.title}] {message}", file=sys.stdout, flush=True)
+
     def _render(self) -> Table:
         table = Table(title=self.title, show_header=False, min_width=50)
         table.add_column(style="bold cyan")

@@ -241,3 +241,49 @@ def test_a_failing_test_slice_stays_shown_until_a_round_passes():
     for _ in range(len(LINEAGE.streaming_tests) // TESTS_PER_SLICE + 1):
         sched.cycle()
     assert sched.tests.last_error is None
+
+
+def with_new_mart(lineage: Lineage) -> Lineage:
+    """The project after an analyst added rpt_new (reading fct_sales) and removed rpt_slow."""
+    parents = {name: p for name, p in lineage.parents.items() if name != "rpt_slow"}
+    materialized = {name: m for name, m in lineage.materialized.items() if name != "rpt_slow"}
+    return Lineage(
+        parents={**parents, "rpt_new": ("fct_sales",)},
+        materialized={**materialized, "rpt_new": "dynamic_table"},
+        streaming_tests=lineage.streaming_tests,
+    )
+
+
+def test_a_new_mart_is_due_at_once_the_others_keep_their_state_a_removed_one_goes():
+    warehouse, clock = FakeWarehouse(), Clock()
+    sched = scheduler(warehouse, clock)
+    sched._stale = set()  # the initial build succeeded
+    live = sched.marts[0]
+    live.refreshed_at, live.failures, live.retry_at = clock.now, 2, clock.now + 4
+
+    sched.update_project(
+        [Mart("rpt_live", lag_s=1), Mart("rpt_new", lag_s=30)], with_new_mart(LINEAGE), {"rpt_new"}
+    )
+    assert [mart.name for mart in sched.marts] == ["rpt_live", "rpt_new"]
+    assert sched.marts[0] is live and live.failures == 2  # its back-off is its own
+    assert sched._stale == set()  # nothing upstream changed
+    sched.cycle()
+    # No stream data: the new mart is refreshed alone (its inputs are built), published.
+    assert [selected(call) for call in warehouse.dbt.calls] == [["rpt_new"]]
+    assert warehouse.published == [["rpt_live", "rpt_new"]]
+
+
+def test_a_changed_model_is_rebuilt_with_what_reads_it_on_the_marts_lag():
+    warehouse, clock = FakeWarehouse(), Clock()
+    sched = scheduler(warehouse, clock)
+    sched._stale = set()
+    sched.transform.retry_at = clock.now + 30  # backing off: the change may be the fix
+    marts = [Mart(mart.name, mart.lag_s) for mart in sched.marts]
+    sched.update_project(marts, LINEAGE, {"stg_shop__orders"})
+    # The edited view is deployed again, what reads it is rebuilt, the marts ride along.
+    assert sched._stale == {"stg_shop__orders", "fct_sales", "dim_dates"}
+    sched.cycle()
+    assert selected(warehouse.dbt.calls[0]) == [
+        "dim_dates", "fct_sales", "stg_shop__orders", "rpt_live", "rpt_slow",
+    ]  # fmt: skip
+    assert all(mart.refreshed_version == sched.data_version for mart in sched.marts)

@@ -11,6 +11,7 @@ never opens the served file, so readers never meet a DuckDB lock.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,10 +20,73 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from snowcart.engines.base import MartQuery, MartReader, NotReady, normalise
+from snowcart.engines.base import MartDoc, MartQuery, MartReader, NotReady, normalise
 
-# ops tables readers get beside the marts: freshness and pipeline health.
-OPS_TABLES = ("refresh_log", "mart_freshness")
+# ops tables readers get beside the marts: freshness, pipeline health and the
+# catalog of the published marts (write_catalog).
+OPS_TABLES = ("refresh_log", "mart_freshness", "mart_catalog")
+MART_SCHEMA = "analytics"
+MART_PREFIX = "rpt_"
+CATALOG_SQL = "select schema_name, mart, description, columns from ops.mart_catalog order by mart"
+
+
+def report_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every report mart (`rpt_*`) the warehouse holds, built by whatever model."""
+    names = con.execute(
+        "select table_name from information_schema.tables"
+        " where table_catalog = current_database() and table_schema = ?",
+        [MART_SCHEMA],
+    ).fetchall()
+    return sorted(name for (name,) in names if name.startswith(MART_PREFIX))
+
+
+def mart_columns(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[tuple[str, str, str]]:
+    """(mart, column, data type) of the marts, in column order."""
+    if not marts:
+        return []
+    return con.execute(
+        "select table_name, column_name, data_type from information_schema.columns"
+        " where table_catalog = current_database() and table_schema = ?"
+        " and list_contains(?, table_name) order by table_name, ordinal_position",
+        [MART_SCHEMA, marts],
+    ).fetchall()
+
+
+def write_catalog(
+    con: duckdb.DuckDBPyConnection,
+    columns: list[tuple[str, str, str]],
+    docs: dict[str, MartDoc],
+) -> None:
+    """ops.mart_catalog: one row per mart with its description and columns (name,
+    type from the warehouse, description from the manifest) as JSON, so readers
+    list the marts without the manifest or the warehouse."""
+    by_mart: dict[str, list[dict[str, str]]] = {}
+    for mart, column, data_type in columns:
+        doc = docs.get(mart, MartDoc(""))
+        by_mart.setdefault(mart, []).append(
+            {
+                "name": column,
+                "data_type": data_type,
+                "description": doc.columns.get(column.lower(), ""),
+            }
+        )
+    catalog_rows = pd.DataFrame(
+        [
+            (MART_SCHEMA, mart, docs.get(mart, MartDoc("")).description, json.dumps(described))
+            for mart, described in sorted(by_mart.items())
+        ],
+        columns=["schema_name", "mart", "description", "columns"],
+    ).astype(str)
+    con.execute("create schema if not exists ops")
+    con.register("mart_catalog_rows", catalog_rows)
+    try:
+        con.execute(
+            "create or replace table ops.mart_catalog (schema_name varchar not null,"
+            " mart varchar primary key, description varchar not null, columns varchar not null)"
+        )
+        con.execute("insert into ops.mart_catalog select * from mart_catalog_rows")
+    finally:
+        con.unregister("mart_catalog_rows")
 
 
 def publish(
@@ -86,3 +150,6 @@ class ServingReader(MartReader):
             yield query
         finally:
             con.close()
+
+    def mart_catalog(self, query: MartQuery) -> pd.DataFrame:
+        return query(CATALOG_SQL)

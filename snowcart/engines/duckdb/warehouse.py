@@ -46,6 +46,7 @@ class DuckDBWarehouse:
         self.stage = LocalStage(settings.stage_dir)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._newest_sale: datetime | None = None
+        self._catalog_key: tuple | None = None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -120,13 +121,10 @@ class DuckDBWarehouse:
         )
 
     def publish(self, marts: list[str]) -> None:
-        """Publish the marts (and freshness) to the serving file, atomically."""
-        existing = {
-            name
-            for (name,) in self.con.execute(
-                "select table_name from information_schema.tables where table_schema = 'analytics'"
-            ).fetchall()
-        }
+        """Publish every report mart the warehouse holds (`rpt_*`, whichever
+        model built it), the dimensions, freshness and the mart catalog to the
+        serving file, atomically. `marts`: those whose freshness is recorded."""
+        existing = serving.report_marts(self.con)
         marts = [mart for mart in marts if mart in existing]  # a mart never built yet
         now = datetime.now(UTC).replace(tzinfo=None)
         newest = self.newest_sale_at()
@@ -135,10 +133,22 @@ class DuckDBWarehouse:
             "insert or replace into ops.mart_freshness values (?, ?, ?, ?)",
             [[mart, now, newest, lag] for mart in marts],
         )
-        tables = [("analytics", mart) for mart in marts]
+        self._write_catalog(existing)
+        tables = [("analytics", mart) for mart in existing]
         tables += [("analytics", dim) for dim in ("dim_dates", "dim_geography")]
         tables += [("ops", table) for table in serving.OPS_TABLES]
         serving.publish(self.con, self.settings.serving_path, tables)
+
+    def _write_catalog(self, marts: list[str]) -> None:
+        """ops.mart_catalog, rewritten only when the marts' columns or the
+        manifest (their descriptions) changed: not at every publication."""
+        columns = serving.mart_columns(self.con, marts)
+        key = (self.dbt.manifest_version, tuple(columns))
+        if key == self._catalog_key:
+            return
+        serving.write_catalog(self.con, columns, self.dbt.model_docs(set(marts)))
+        # The docs may have parsed the project again: key on what they came from.
+        self._catalog_key = (self.dbt.manifest_version, tuple(columns))
 
     def quarantined(self) -> int:
         """Rows held in quarantine, over every qrn_* view."""

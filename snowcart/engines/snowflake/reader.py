@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -10,6 +11,19 @@ import pandas as pd
 from snowcart.engines.base import MartQuery, MartReader, NotReady, normalise
 from snowcart.engines.snowflake.connection import SnowflakeConfig, connect
 from snowcart.errors import ConfigError
+
+MART_SCHEMA = "analytics"
+MART_PREFIX = "rpt_"
+# Descriptions are the objects' comments: dbt writes them with `persist_docs`,
+# which this project does not turn on (empty descriptions until it does).
+TABLES_SQL = (
+    "select table_schema, table_name, comment from information_schema.tables"
+    " where lower(table_schema) = ? order by table_name"
+)
+COLUMNS_SQL = (
+    "select table_name, column_name, data_type, comment from information_schema.columns"
+    " where lower(table_schema) = ? order by table_name, ordinal_position"
+)
 
 
 class SnowflakeReader(MartReader):
@@ -54,3 +68,32 @@ class SnowflakeReader(MartReader):
                 cursor.close()
 
         yield query
+
+    def mart_catalog(self, query: MartQuery) -> pd.DataFrame:
+        """The report marts of the analytics schema, from information_schema:
+        names as Snowflake stores them (upper case), comments as descriptions."""
+        tables = query(TABLES_SQL, [MART_SCHEMA])
+        rows = []
+        if not tables.empty:
+            columns = query(COLUMNS_SQL, [MART_SCHEMA])
+            for table in tables.itertuples(index=False):
+                if not str(table.table_name).lower().startswith(MART_PREFIX):
+                    continue
+                described = [
+                    {
+                        "name": column.column_name,
+                        "data_type": column.data_type,
+                        "description": column.comment or "",
+                    }
+                    for column in columns.itertuples(index=False)
+                    if column.table_name == table.table_name
+                ]
+                rows.append(
+                    (
+                        table.table_schema,
+                        table.table_name,
+                        table.comment or "",
+                        json.dumps(described),
+                    )
+                )
+        return pd.DataFrame(rows, columns=["schema_name", "mart", "description", "columns"])

@@ -1,0 +1,221 @@
+"""`make pr-check` (scripts/pr_check.py): slim CI against main's state, in a
+throwaway clone of this checkout whose main is the current working tree
+(uncommitted changes included) and whose branches add or change models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BIN_DIR, PROJECT_DIR
+
+pytestmark = pytest.mark.xdist_group("pr_check")
+
+NEW_MART = "rpt_revenue_by_ship_country"
+MART_SQL = """-- Net revenue and orders per ship-to country.
+select
+    ship_country_code,
+    count(distinct order_id) as order_count,
+    cast(sum(net_revenue) as {{ sql_type('money') }}) as net_revenue
+from {{ ref('fct_sales') }}
+group by ship_country_code
+"""
+MART_YAML = f"""version: 2
+
+models:
+  - name: {NEW_MART}
+    description: Orders and net revenue per ship-to country (ISO code).
+    columns:
+      - name: ship_country_code
+        data_type: varchar
+        description: ISO code of the ship-to country; '-1' when unrecognised.
+        data_tests: [unique, not_null]
+      - name: order_count
+        data_type: bigint
+        description: Distinct orders shipped to the country.
+      - name: net_revenue
+        data_type: decimal(18, 4)
+        description: Net revenue of those orders.
+"""
+SKIPPED = (".git", ".venv", ".snowcart", "target", "artifacts", "logs", "build")
+
+
+def git(clone: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.email=test@example.com", "-c", "user.name=test", *args],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def copy_working_tree(clone: Path) -> None:
+    """Tracked and untracked (not ignored) files of this checkout as they are now."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_DIR, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for relative in filter(None, listed):
+        if relative.split("/")[0] in SKIPPED:
+            continue
+        source, copy = PROJECT_DIR / relative, clone / relative
+        if source.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy)
+        elif copy.exists():
+            copy.unlink()  # deleted in the working tree
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    clone = tmp_path_factory.mktemp("pr_check") / "snowcart"
+    subprocess.run(["git", "clone", "-q", str(PROJECT_DIR), str(clone)], check=True)
+    copy_working_tree(clone)
+    git(clone, "remote", "remove", "origin")  # main: the working tree, not origin's main
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "--allow-empty", "-m", "the working tree as main")
+    git(clone, "branch", "-M", "main")
+    shutil.copy2(clone / "profiles.example.yml", clone / "profiles.yml")
+    return clone
+
+
+def branch(clone: Path, name: str, files: dict[str, str]) -> None:
+    git(clone, "checkout", "-q", "-B", name, "main")
+    for relative, text in files.items():
+        (clone / relative).write_text(text, encoding="utf-8")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", name)
+
+
+def pr_check(clone: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SNOWCART_PROJECT_DIR": str(clone)}
+    for name in ("SNOWCART_TARGET", "SNOWCART_HOME", "DBT_TARGET_PATH", "DBT_PROFILES_DIR"):
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "scripts" / "pr_check.py"), *args],
+        cwd=clone, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def selected(output: str) -> dict[str, str]:
+    """Node name -> reason, from pr-check's selection table."""
+    rows = [line.split(None, 2) for line in output.splitlines() if line.startswith("  ")]
+    return {row[1]: row[2] for row in rows if len(row) == 3}
+
+
+def test_new_mart_is_built_alone_deferring_to_main(clone):
+    folder = "models/marts/reporting"
+    branch(clone, "analyst/new-mart",
+           {f"{folder}/{NEW_MART}.sql": MART_SQL, f"{folder}/{NEW_MART}.yml": MART_YAML})  # fmt: skip
+    result = pr_check(clone, "--no-conventions")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    nodes = selected(result.stdout)
+    assert nodes[NEW_MART] == "new"
+    assert set(nodes) == {
+        NEW_MART,
+        f"unique_{NEW_MART}_ship_country_code",
+        f"not_null_{NEW_MART}_ship_country_code",
+    }, result.stdout
+    run_results = clone / "artifacts/pr-check/scratch/target-build/run_results.json"
+    results = json.loads(run_results.read_text())["results"]
+    built = {
+        r["unique_id"].split(".")[2]: r["status"]
+        for r in results
+        if not r["unique_id"].startswith("operation.")  # the on-run-start hook
+    }
+    assert set(built) == set(nodes)  # fct_sales and the rest were deferred, not rebuilt
+    assert set(built.values()) <= {"success", "pass"}, built
+    compiled = next(
+        (clone / "artifacts/pr-check/scratch/target-build/run").rglob(f"{NEW_MART}.sql")
+    )
+    assert '"warehouse"."analytics"."fct_sales"' in compiled.read_text()
+    # The second run reuses main's cached state (no worktree, no simulation).
+    again = pr_check(clone, "--no-conventions", "--list-only")
+    assert again.returncode == 0, again.stderr
+    assert "cached in" in again.stdout and "building main's state" not in again.stdout
+    assert not (clone / "artifacts/pr-check").joinpath("worktree").exists()
+    assert "worktree" not in git(clone, "worktree", "list").split("\n", 1)[-1]
+
+
+def test_modified_staging_model_selects_its_children(clone):
+    model = "models/staging/shop/stg_shop__payments.sql"
+    original = (clone / model).read_text()
+    changed = "select * from (\n" + original.strip() + "\n) as valid_payments\n"
+    branch(clone, "analyst/payments", {model: changed})
+    result = pr_check(clone, "--no-conventions", "--list-only")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    nodes = selected(result.stdout)
+    assert nodes["stg_shop__payments"] == "modified"
+    assert nodes["fct_payments"] == "downstream of stg_shop__payments"
+    assert nodes["rpt_payments"] == "downstream of stg_shop__payments"
+    assert "fct_sales" not in nodes and NEW_MART not in nodes
+    assert not any(name.startswith("stg_shop__orders") for name in nodes)
+
+
+def test_without_a_production_manifest_everything_is_built(clone, tmp_path):
+    git(clone, "checkout", "-q", "main")
+    result = pr_check(clone, "--state", str(tmp_path), "--list-only", "--no-conventions")
+    assert result.returncode == 0, result.stderr
+    assert "no production manifest" in result.stdout and "EVERYTHING" in result.stdout
+
+
+def test_errors_are_one_line(clone, tmp_path):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy2(clone / "dbt_project.yml", bare / "dbt_project.yml")
+    shutil.copy2(clone / "profiles.example.yml", bare / "profiles.example.yml")
+    for folder, args, message in (
+        (bare, [], "not a git repository"),
+        (clone, ["--base", "no-such-branch"], "--base no-such-branch: no such commit"),
+        (clone, ["--target", "fakesnow"], "pass --schema"),
+    ):
+        result = pr_check(folder, *args)
+        assert result.returncode != 0
+        assert message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_snowflake_pr_schemas_are_suffixed_and_dropped(clone, tmp_path, fakesnow_port):
+    """Per-PR schemas on the Snowflake adapter: every model's schema carries
+    the suffix, and drop_pr_schemas drops exactly those (fakesnow)."""
+    import snowflake.connector
+
+    from snowcart.engines.snowflake.connection import SnowflakeConfig
+
+    git(clone, "checkout", "-q", "main")
+    env = {**os.environ, "FAKESNOW_PORT": str(fakesnow_port), "SNOWCART_HOME": str(tmp_path)}
+    env.pop("DBT_TARGET_PATH", None)
+    listed = subprocess.run(
+        [str(BIN_DIR / "dbt"), "ls", "--target", "fakesnow", "--resource-type", "model",
+         "--vars", "{pr_schema: pr_7}", "--output", "json", "--output-keys", "name schema",
+         "--quiet", "--target-path", str(tmp_path / "target"), "--profiles-dir", str(clone)],
+        cwd=clone, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    schemas = {json.loads(line)["schema"] for line in listed.stdout.splitlines()}
+    assert "analytics_pr_7" in schemas and "staging_pr_7" in schemas
+    assert all(schema.endswith("_pr_7") for schema in schemas), schemas
+
+    config = SnowflakeConfig.for_fakesnow(fakesnow_port)
+    with snowflake.connector.connect(**config.connect_args("raw")) as con:
+        for schema in ("analytics", "analytics_pr_7", "staging_pr_7"):
+            con.cursor().execute(f"create schema if not exists snowcart.{schema}")
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "scripts" / "pr_check.py"), "--drop-only",
+         "--target", "fakesnow", "--schema", "pr_7"],
+        cwd=clone, env={**env, "SNOWCART_PROJECT_DIR": str(clone)},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    with snowflake.connector.connect(**config.connect_args("raw")) as con:
+        rows = con.cursor().execute("select schema_name from snowcart.information_schema.schemata")
+        left = {row[0].lower() for row in rows.fetchall()}
+    assert "analytics" in left
+    assert not {"analytics_pr_7", "staging_pr_7"} & left, left
