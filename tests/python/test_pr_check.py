@@ -219,3 +219,63 @@ def test_snowflake_pr_schemas_are_suffixed_and_dropped(clone, tmp_path, fakesnow
         left = {row[0].lower() for row in rows.fetchall()}
     assert "analytics" in left
     assert not {"analytics_pr_7", "staging_pr_7"} & left, left
+
+
+ANALYST_PR = PROJECT_DIR / "tests" / "python" / "fixtures" / "analyst_pr"
+ANALYST_MART = "rpt_revenue_by_country_and_payment_method"
+
+
+def analyst_files(yaml_text: str) -> dict[str, str]:
+    folder = "models/marts/reporting"
+    return {
+        f"{folder}/{ANALYST_MART}.sql": (ANALYST_PR / f"{ANALYST_MART}.sql").read_text(),
+        f"{folder}/_{ANALYST_MART}.yml": yaml_text,
+    }
+
+
+def without_lines(text: str, first: str, until: str) -> str:
+    """`text` less the lines from the one starting with `first` up to (not
+    including) the next one starting with `until`."""
+    lines, kept, dropping = text.splitlines(keepends=True), [], False
+    for line in lines:
+        if line.startswith(first):
+            dropping = True
+        elif dropping and line.startswith(until):
+            dropping = False
+        if not dropping:
+            kept.append(line)
+    assert len(kept) < len(lines), f"{first!r} not in the fixture"
+    return "".join(kept)
+
+
+def test_an_analysts_pull_request_fails_the_conventions_then_builds_alone(clone):
+    """The worked example of CONTRIBUTING.md as a pull request: first without
+    the model's description and its key test (pr-check builds it, then the
+    conventions name both and fail the check), then as documented (green, with
+    exactly the new mart and its tests built, deferring to main)."""
+    complete = (ANALYST_PR / f"{ANALYST_MART}.yml").read_text()
+    draft = without_lines(complete, "    description: >", "    data_tests:")
+    draft = without_lines(draft, "      - unique_combination:", "      - equal_sum:")
+
+    branch(clone, "analyst/revenue-by-country-draft", analyst_files(draft))
+    failed = pr_check(clone)
+    assert failed.returncode != 0, failed.stdout[-3000:]
+    lines = [line for line in failed.stdout.splitlines() if ANALYST_MART in line]
+    assert any("description" in line for line in lines), failed.stdout[-3000:]
+    assert any("primary-key" in line or "unique" in line for line in lines), failed.stdout[-3000:]
+
+    branch(clone, "analyst/revenue-by-country", analyst_files(complete))
+    passed = pr_check(clone)
+    assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr
+    nodes = selected(passed.stdout)
+    assert nodes[ANALYST_MART] == "new"
+    # The mart and its own tests (new too), nothing else.
+    assert all(ANALYST_MART in name for name in nodes), nodes
+    assert len(nodes) == 1 + 8, nodes  # the fixture's 8 data tests
+    results = json.loads(
+        (clone / "artifacts/pr-check/scratch/target-build/run_results.json").read_text()
+    )["results"]
+    built = {r["unique_id"].split(".")[2]: r["status"] for r in results
+             if not r["unique_id"].startswith("operation.")}  # fmt: skip
+    assert set(built) == set(nodes)  # nothing unmodified was rebuilt
+    assert set(built.values()) <= {"success", "pass"}, built
