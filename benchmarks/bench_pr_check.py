@@ -1,7 +1,7 @@
 """7. Slim CI: `make pr-check` for a one-mart change. In a clone of this
 checkout (its main = the working tree), a branch adds one report mart over
 `fct_sales`; pr-check compares with main's state, builds and tests the new
-mart deferring to main, and skips the conventions check (timed apart from it).
+mart deferring to main, then runs the conventions check.
 The first run builds main's state (git worktree, a 3,000-event warehouse,
 `dbt parse`); later runs reuse it from artifacts/pr-check/<merge base>/."""
 
@@ -93,7 +93,7 @@ def timed_pr_check(clone: Path) -> float:
     env = {**os.environ, "SNOWCART_PROJECT_DIR": str(clone), "SNOWCART_REPORTER_ROLE": ""}
     for name in ("SNOWCART_HOME", "SNOWCART_TARGET", "DBT_TARGET_PATH", "DBT_PROFILES_DIR"):
         env.pop(name, None)
-    command = [sys.executable, str(PROJECT_DIR / "scripts" / "pr_check.py"), "--no-conventions"]
+    command = [sys.executable, str(PROJECT_DIR / "scripts" / "pr_check.py")]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -116,10 +116,10 @@ def run(config: PrCheckConfig, workdir: Path) -> Section:
         method=[
             "A clone of the checkout (main = the working tree) with a branch adding one "
             f"report mart over `fct_sales` (`{MART}`, SQL + YAML with a unique key test). "
-            "`python scripts/pr_check.py --no-conventions` (what `make pr-check` runs before "
-            "the conventions check): merge base, state comparison (`state:modified+`), "
-            "`dbt build` of the selected nodes with `--defer --favor-state` into a scratch "
-            "DuckDB file beside main's attached, read-only warehouse.",
+            "`python scripts/pr_check.py` (what `make pr-check` runs): merge base, state "
+            "comparison (`state:modified+`), `dbt build` of the selected nodes with `--defer "
+            "--favor-state` into a scratch DuckDB file beside main's attached, read-only "
+            "warehouse, then the conventions check (`make conventions`: dbt parse + dbt-score).",
             "Cold: the first run, which also builds main's state once per merge base (a git "
             "worktree, a 3,000-event simulation, `dbt parse`). Warm: the runs after it, "
             "reusing that state from `artifacts/pr-check/<merge base>/`.",
