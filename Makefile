@@ -47,6 +47,7 @@ lint: install
 	# A throwaway home: the dbt templater opens the DuckDB file, which a running
 	# demo may hold. (Generic tests are macros; the dbt templater skips them.)
 	SNOWCART_HOME=$$(mktemp -d) $(BIN)/sqlfluff lint models tests/dbt analyses
+	$(BIN)/actionlint
 	$(MAKE) --no-print-directory conventions
 
 .PHONY: conventions
