@@ -43,6 +43,13 @@
             ~ table_name ~ " (dbt_project.yml) instead of under "
             ~ snowcart.stream_table_of(model.name)) }}
     {%- endif -%}
+    {#- A pull request's build (var pr_schema) never reads a stream: its MERGE
+        would move production's offset and production would never build those
+        rows. It reads the whole landing table; the merge on the unique key keeps
+        every event once. -#}
+    {%- if var('pr_schema', none) -%}
+        {{ return(source(source_name, table_name)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('stream_source', 'snowcart')(source_name, table_name)) }}
 {%- endmacro %}
 

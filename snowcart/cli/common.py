@@ -8,12 +8,8 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from snowcart.errors import ConfigError, SnowcartError
-
-if TYPE_CHECKING:
-    pass
 
 
 class OneLineParser(argparse.ArgumentParser):

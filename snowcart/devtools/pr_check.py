@@ -50,8 +50,20 @@ def _say(message: str) -> None:
     print(f"pr-check: {message}", flush=True)
 
 
-def _vars(options: PrCheckOptions) -> str:
-    return json.dumps({"pr_schema": options.schema}) if options.schema else ""
+# The catalog name main's warehouse is attached under in the `pr` target.
+MAIN_CATALOG = "warehouse"
+
+
+def _vars(options: PrCheckOptions, raw_from_main: bool = False) -> str:
+    """`pr_schema`: the per-PR schema suffix (Snowflake). `raw_database`: on
+    DuckDB the landing tables are read from main's attached warehouse (dbt
+    never defers sources; the scratch file's own landing tables are empty)."""
+    values: dict[str, str] = {}
+    if options.schema:
+        values["pr_schema"] = options.schema
+    if raw_from_main:
+        values["raw_database"] = MAIN_CATALOG
+    return json.dumps(values) if values else ""
 
 
 def print_selection(nodes: list[Node], all_built: bool) -> None:
@@ -104,8 +116,9 @@ def build(options: PrCheckOptions, nodes: list[Node], state: State, env: dict, s
         args += ["--select", *[node.selector for node in nodes]]
         args += ["--defer", "--favor-state", "--state", str(state.manifest_dir)]
         args += ["--target", PR_TARGET if embedded else options.target]
-    if options.schema:
-        args += ["--vars", _vars(options)]
+    raw_from_main = embedded and state.warehouse is not None and state.manifest_dir is not None
+    if options.schema or raw_from_main:
+        args += ["--vars", _vars(options, raw_from_main)]
     build_env = dict(env)
     if embedded and state.warehouse is not None:
         build_env["SNOWCART_PR_WAREHOUSE"] = str(state.warehouse)

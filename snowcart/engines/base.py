@@ -116,7 +116,7 @@ class Warehouse(Protocol):
     def totals(self) -> dict[str, float]:
         """Headline numbers of the marts, for the run summary."""
 
-    # ---- for the scheduler (snowcart/scheduler.py) and the live status
+    # ---- for the scheduler (snowcart/loop/scheduler.py) and the live status
 
     dbt: Dbt
     # True when the engine refreshes the dynamic-table marts itself (Snowflake).

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from snowcart.engines.base import LoadReport, Warehouse
 from snowcart.errors import BuildError, ConfigError
 from snowcart.loop.project import ProjectWatch
-from snowcart.loop.project import lag_seconds as lag_seconds  # re-exported
 from snowcart.loop.scheduler import Mart, Scheduler
 from snowcart.loop.status import StatusBoard
 from snowcart.sources.producer import Producer

@@ -289,3 +289,20 @@ def test_on_snowflake_the_catalog_lists_the_marts_from_information_schema(monkey
             assert rows["thing"].tolist() == ["a", "b"]  # newest first
             chart = explorer.chart(mart)
             assert chart.kind == "line" and chart.frame["amount"].tolist() == [3, 2]
+
+
+def test_a_mart_removed_from_the_project_is_no_longer_published(live_run):
+    """dbt leaves a removed model's table in the warehouse: the serving layer
+    and its catalog must drop it all the same."""
+    pipeline, _, project, home = live_run
+    folder = project / "models" / "marts" / "reporting"
+    (folder / f"{ANALYST_MART}.sql").unlink()
+    (folder / f"_{ANALYST_MART}.yml").unlink()
+    pipeline.drain(None)
+    assert any(
+        f"removed mart {ANALYST_MART}" in line for line in pipeline.report.project_changes
+    ), pipeline.report.project_changes
+    assert not published(home, ANALYST_MART)
+    assert published(home, STATUS_MART)
+    catalog = {mart for (mart,) in serving_rows(home, "select mart from ops.mart_catalog")}
+    assert ANALYST_MART not in catalog and STATUS_MART in catalog

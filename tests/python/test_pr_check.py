@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import BIN_DIR, PROJECT_DIR
 
@@ -279,3 +280,46 @@ def test_an_analysts_pull_request_fails_the_conventions_then_builds_alone(clone)
              if not r["unique_id"].startswith("operation.")}  # fmt: skip
     assert set(built) == set(nodes)  # nothing unmodified was rebuilt
     assert set(built.values()) <= {"success", "pass"}, built
+
+
+def test_a_changed_base_model_reads_mains_landing_tables(clone):
+    """dbt defers models, never sources: the PR's base model must read main's
+    landing rows (var raw_database), not the scratch file's empty tables."""
+    model = "models/staging/shop/base/base_shop__payments.sql"
+    original = (clone / model).read_text()
+    branch(clone, "analyst/base-payments", {model: original + "\n-- reviewed\n"})
+    result = pr_check(clone, "--no-conventions")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert selected(result.stdout)["base_shop__payments"] == "modified"
+
+    def rows(database: Path) -> int:
+        with duckdb.connect(str(database), read_only=True) as con:
+            [(schema,)] = con.execute(
+                "select table_schema from information_schema.tables"
+                " where table_name = 'base_shop__payments'"
+            ).fetchall()
+            return con.execute(f'select count(*) from "{schema}".base_shop__payments').fetchone()[0]
+
+    [main_warehouse] = (clone / "artifacts/pr-check").glob("*/home/warehouse.duckdb")
+    scratch = clone / "artifacts/pr-check/scratch/home/pr_scratch.duckdb"
+    assert rows(scratch) == rows(main_warehouse) > 0
+
+
+def test_a_pr_build_on_snowflake_never_reads_a_production_stream(clone, tmp_path, fakesnow_port):
+    """Sources are never suffixed: a PR schema's incremental base model would
+    MERGE from production's stream and move its offset. With var pr_schema it
+    reads the landing table instead (compiled after a first build, so
+    is_incremental() is true; fakesnow runs first builds only)."""
+    git(clone, "checkout", "-q", "main")
+    env = {**os.environ, "FAKESNOW_PORT": str(fakesnow_port), "SNOWCART_HOME": str(tmp_path),
+           "SNOWCART_REPORTER_ROLE": ""}  # fmt: skip
+    env.pop("DBT_TARGET_PATH", None)
+    common = ["--target", "fakesnow", "--vars", "{pr_schema: pr_9}", "--select", "base_shop__orders",
+              "--target-path", str(tmp_path / "target"), "--profiles-dir", str(clone)]  # fmt: skip
+    for command in ("build", "compile"):
+        done = subprocess.run([str(BIN_DIR / "dbt"), command, *common], cwd=clone, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    compiled = next((tmp_path / "target" / "compiled").rglob("base_shop__orders.sql")).read_text()
+    assert "from snowcart.raw.orders\n" in compiled.lower(), compiled
+    assert "orders__base_shop__orders" not in compiled.lower(), compiled

@@ -14,7 +14,8 @@ import pytest
 from conftest import PROJECT_DIR
 
 from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
-from snowcart.loop.pipeline import Pipeline, lag_seconds
+from snowcart.loop.pipeline import Pipeline
+from snowcart.loop.project import lag_seconds
 from snowcart.loop.status import StatusBoard
 from snowcart.settings import Settings
 from snowcart.sources.generator import ShopGenerator

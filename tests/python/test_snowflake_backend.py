@@ -92,3 +92,17 @@ def test_put_and_pipe_refresh_sql(tmp_path):
     )
     refresh = sqlglot.parse_one(refresh_pipe_sql("raw", "orders"), read="snowflake")
     assert refresh.sql(dialect="snowflake").upper() == "ALTER PIPE RAW.ORDERS_PIPE REFRESH"
+
+
+def test_put_quotes_the_home_path_and_checks_names(tmp_path):
+    import sqlglot
+
+    from snowcart.engines.snowflake.warehouse import put_sql
+    from snowcart.stages.local import StagedFile
+
+    home = tmp_path / "o'brien's home"
+    put = put_sql("raw", StagedFile("orders", home / "batch-0000000001.ndjson"))
+    assert "'file://" + str(home).replace("'", "''") + "/batch-0000000001.ndjson'" in put
+    sqlglot.parse_one(put.replace("put ", "select ", 1).split(" @")[0], read="snowflake")
+    with pytest.raises(ConfigError, match="raw schema"):
+        put_sql("raw; drop table x", StagedFile("orders", home / "b.ndjson"))

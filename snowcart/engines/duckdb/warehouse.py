@@ -121,10 +121,13 @@ class DuckDBWarehouse:
         )
 
     def publish(self, marts: list[str]) -> None:
-        """Publish every report mart the warehouse holds (`rpt_*`, whichever
-        model built it), the dimensions, freshness and the mart catalog to the
-        serving file, atomically. `marts`: those whose freshness is recorded."""
-        existing = serving.report_marts(self.con)
+        """Publish every report mart of the project the warehouse holds
+        (`rpt_*`: a mart removed from the project is no longer published; dbt
+        leaves its table behind), the dimensions, freshness and the mart
+        catalog to the serving file, atomically. `marts`: those whose
+        freshness is recorded."""
+        in_project = set(self.dbt.lineage().parents)
+        existing = [mart for mart in serving.report_marts(self.con) if mart in in_project]
         marts = [mart for mart in marts if mart in existing]  # a mart never built yet
         now = datetime.now(UTC).replace(tzinfo=None)
         newest = self.newest_sale_at()

@@ -7,8 +7,9 @@ from __future__ import annotations
 from snowcart.engines.base import LoadReport
 from snowcart.engines.dbt_runner import Dbt
 from snowcart.engines.snowflake.connection import SnowflakeConfig, connect, load_private_key
+from snowcart.engines.snowflake.templates import literal
 from snowcart.errors import ConfigError
-from snowcart.settings import Settings, landing_tables, raw_schema, stream_consumers
+from snowcart.settings import Settings, identifier, landing_tables, raw_schema, stream_consumers
 from snowcart.stages.local import LocalStage, StagedFile
 
 STAGE_NAME = "landing"
@@ -16,9 +17,11 @@ STAGE_NAME = "landing"
 
 def put_sql(raw: str, staged: StagedFile) -> str:
     # OVERWRITE = FALSE: a retried PUT of the same file is a no-op.
+    # The path is the user's --home: a literal, quoted; names are checked.
+    source = literal(f"file://{staged.path.as_posix()}")
     return (
-        f"put 'file://{staged.path.as_posix()}' @{raw}.{STAGE_NAME}/{staged.table}/ "
-        "auto_compress = true overwrite = false"
+        f"put {source} @{identifier(raw, 'raw schema')}.{STAGE_NAME}/"
+        f"{identifier(staged.table, 'landing table')}/ auto_compress = true overwrite = false"
     )
 
 
@@ -30,7 +33,7 @@ def staged_path(staged: StagedFile) -> str:
 
 def refresh_pipe_sql(raw: str, table: str) -> str:
     """Queue staged files the pipe has not loaded (its load history skips the rest)."""
-    return f"alter pipe {raw}.{table}_pipe refresh"
+    return f"alter pipe {identifier(raw, 'raw schema')}.{identifier(table, 'landing table')}_pipe refresh"
 
 
 class SnowflakeWarehouse:
