@@ -14,3 +14,10 @@
     it arrives); one with no key at all (a guest checkout) at `not_applicable`. -#}
 {% macro unknown_member_key() -%}'-1'{%- endmacro %}
 {% macro not_applicable_member_key() -%}'-2'{%- endmacro %}
+
+{#- Join condition: the SCD2 version of `dimension` valid at `at` (a fact older
+    than a key's first version takes that version). -#}
+{% macro version_valid_at(dimension, at) -%}
+    ({{ at }} >= {{ dimension }}.valid_from or {{ dimension }}.is_first_version)
+    and ({{ at }} < {{ dimension }}.valid_to or {{ dimension }}.valid_to is null)
+{%- endmacro %}

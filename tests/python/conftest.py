@@ -9,10 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from snowcart.stages.local import LocalStage
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # fakesnow has no GRANT: the tests turn the marts' reporter grants off (in this
@@ -63,6 +66,39 @@ def line_net_revenue(line: dict) -> Decimal:
     return Decimal(str(line["unit_price"])) * line["quantity"] - Decimal(
         str(line["discount_amount"])
     )
+
+
+# Hand-written events, for tests that need exact cases the generator never makes.
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def customer_event(event_id: str, customer_id: str, segment: str, at: datetime, kind="created"):
+    return json.dumps({
+        "event_id": event_id, "event_type": f"customer_{kind}", "event_at": stamp(at),
+        "customer_id": customer_id, "name": f"Name {customer_id}", "email": f"{customer_id}@x.org",
+        "country_code": "DE", "region": "Berlin", "city": "Berlin", "age_group": "25-34",
+        "segment": segment, "signup_at": "2025-01-01T00:00:00", "updated_at": stamp(at),
+    })  # fmt: skip
+
+
+def product_event(event_id: str, product_id: str, cost: float, at: datetime, kind="created"):
+    return json.dumps({
+        "event_id": event_id, "event_type": f"product_{kind}", "event_at": stamp(at),
+        "product_id": product_id, "name": f"Product {product_id}", "category": "home",
+        "unit_cost": cost, "list_price": 20.0, "initial_stock": 100, "updated_at": stamp(at),
+    })  # fmt: skip
+
+
+def deliver(home: Path, batch: int, events: dict[str, list[str]]) -> None:
+    """Stage one batch of hand-written events and run the pipeline until drained."""
+    stage = LocalStage(home / "stage")
+    for table, lines in events.items():
+        stage.write(table, batch, lines)
+    result = simulate("--events", "0", "--home", str(home))
+    assert result.returncode == 0, result.stderr + result.stdout
 
 
 def free_port() -> int:

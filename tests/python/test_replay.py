@@ -1,10 +1,17 @@
 """Replay of real data: the warehouse's figures equal the same figures computed
 directly from the source file with pandas. The committed slice runs in CI;
-`make replay-check` runs the full UCI file."""
+`make replay-check` runs the full UCI file.
+
+Net revenue is checked against the file itself: gross of every sale line (not
+a `C` or `A` invoice) minus every `C` line as a refund, in total and per day
+under the README's convention (a refund on the day of the sale it returns, the
+customer's latest earlier sale of the product; otherwise on its own day)."""
 
 import os
+import re
 import sys
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 from conftest import PROJECT_DIR, run
+from streamlit.testing.v1 import AppTest
 
 from snowcart.sources.replay import ColumnMapping, Replay
 
@@ -52,11 +60,48 @@ def expected_figures() -> dict:
         "gross": gross,
         "returns": refunds,
         "net": gross - refunds,
+        "daily_net": expected_daily_net(sales, returns),
         "orders": sales["InvoiceNo"].nunique(),
         "customers": sales["CustomerID"].dropna().nunique(),
         "by_country": {country: amount for country, amount in by_country.items()},
         "bad_debt_rows": int(invoice.str.startswith("A").sum()),
     }
+
+
+def expected_daily_net(sales: pd.DataFrame, returns: pd.DataFrame) -> dict[date, Decimal]:
+    """Net revenue per day: each sale on its day; each refund on the day of the
+    sale it returns (that customer's latest sale of the product at or before
+    the refund), or on its own day when there is none (a guest, or sold before
+    the file starts)."""
+    daily: dict[date, Decimal] = defaultdict(Decimal)
+    for at, quantity, price in zip(
+        sales["InvoiceDate"], sales["Quantity"], sales["UnitPrice"], strict=True
+    ):
+        daily[at.date()] += money(quantity, price)
+    known = sales.dropna(subset=["CustomerID"]).sort_values("InvoiceDate")
+    refunds = returns.assign(refund_row=range(len(returns))).sort_values("InvoiceDate")
+    matched = pd.merge_asof(
+        refunds.dropna(subset=["CustomerID"]),
+        known[["InvoiceDate", "CustomerID", "StockCode"]].rename(
+            columns={"InvoiceDate": "sold_at"}
+        ),
+        left_on="InvoiceDate",
+        right_on="sold_at",
+        by=["CustomerID", "StockCode"],
+        direction="backward",
+    )
+    sold_at = dict(zip(matched["refund_row"], matched["sold_at"], strict=True))
+    for row, at, quantity, price in zip(
+        refunds["refund_row"],
+        refunds["InvoiceDate"],
+        refunds["Quantity"],
+        refunds["UnitPrice"],
+        strict=True,
+    ):
+        booked = sold_at.get(row)
+        day = at.date() if booked is None or pd.isna(booked) else booked.date()
+        daily[day] -= money(-quantity, price)
+    return dict(daily)
 
 
 def warehouse_figures(home: Path) -> dict:
@@ -66,6 +111,15 @@ def warehouse_figures(home: Path) -> dict:
             " from analytics.fct_sales"
         ).fetchone()
         (refunds,) = con.execute("select sum(refund_amount) from analytics.fct_returns").fetchone()
+        # Sale lines net of their refunds, plus the refunds whose sale is not in the data.
+        (sales_net,) = con.execute("select sum(net_revenue) from analytics.fct_sales").fetchone()
+        (refunds_without_sale,) = con.execute(
+            "select coalesce(sum(refund_amount), 0) from analytics.fct_returns"
+            " where order_line_id is null"
+        ).fetchone()
+        daily_net = dict(
+            con.execute("select order_date, net_revenue from analytics.rpt_daily_sales").fetchall()
+        )
         by_country = dict(
             con.execute(
                 """
@@ -81,14 +135,26 @@ def warehouse_figures(home: Path) -> dict:
     return {
         "gross": Decimal(gross),
         "returns": Decimal(refunds),
-        "net": Decimal(gross) - Decimal(refunds),
+        "net": Decimal(sales_net) - Decimal(refunds_without_sale),
+        "daily_net": {day: Decimal(amount) for day, amount in daily_net.items()},
         "orders": orders,
         "customers": customers,
         "by_country": {country: Decimal(amount) for country, amount in by_country.items()},
     }
 
 
-def test_replay_at_full_speed_matches_the_source_file(tmp_path):
+def overview_net_revenue(home: Path, monkeypatch) -> Decimal:
+    """The Net revenue card of the dashboard over this home, as shown."""
+    app_file = PROJECT_DIR / "dashboard" / "app.py"
+    monkeypatch.setattr(sys, "argv", [str(app_file), "--home", str(home)])
+    monkeypatch.delenv("SNOWCART_TARGET", raising=False)
+    app = AppTest.from_file(str(app_file), default_timeout=60).run()
+    assert not app.exception, app.exception
+    (card,) = [metric for metric in app.metric if metric.label == "Net revenue"]
+    return Decimal(re.sub(r"[$,]", "", card.value))
+
+
+def test_replay_at_full_speed_matches_the_source_file(tmp_path, monkeypatch):
     result = run(
         [sys.executable, "scripts/simulate.py", "--replay", str(SOURCE), "--speed", "0"],
         home=tmp_path,
@@ -100,6 +166,11 @@ def test_replay_at_full_speed_matches_the_source_file(tmp_path):
     for figure in ("gross", "returns", "net", "orders", "customers"):
         assert actual[figure] == expected[figure], figure
     assert actual["by_country"] == expected["by_country"]
+    assert actual["daily_net"] == expected["daily_net"]
+    assert sum(actual["daily_net"].values()) == expected["gross"] - expected["returns"]
+    # The Overview's net revenue card: the newest day, to the cent.
+    newest = max(expected["daily_net"])
+    assert overview_net_revenue(tmp_path, monkeypatch) == round(expected["daily_net"][newest], 2)
     # Bad-debt adjustments are reported, not sold.
     assert f"bad-debt adjustments: {expected['bad_debt_rows']} rows" in result.stdout
 

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import dbt, run, simulate
-
-from snowcart.stages.local import LocalStage
+from conftest import customer_event, dbt, deliver, product_event, run, simulate, stamp
 
 FAULTS = (
     "--duplicate-rate", ".02", "--malformed-rate", ".01", "--late-rate", ".02",
@@ -28,27 +26,6 @@ def query(home: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def customer_event(event_id: str, customer_id: str, segment: str, at: datetime, kind="created"):
-    return json.dumps({
-        "event_id": event_id, "event_type": f"customer_{kind}", "event_at": stamp(at),
-        "customer_id": customer_id, "name": f"Name {customer_id}", "email": f"{customer_id}@x.org",
-        "country_code": "DE", "region": "Berlin", "city": "Berlin", "age_group": "25-34",
-        "segment": segment, "signup_at": "2025-01-01T00:00:00", "updated_at": stamp(at),
-    })  # fmt: skip
-
-
-def product_event(event_id: str, product_id: str, cost: float, at: datetime, kind="created"):
-    return json.dumps({
-        "event_id": event_id, "event_type": f"product_{kind}", "event_at": stamp(at),
-        "product_id": product_id, "name": f"Product {product_id}", "category": "home",
-        "unit_cost": cost, "list_price": 20.0, "initial_stock": 100, "updated_at": stamp(at),
-    })  # fmt: skip
-
-
 def order_event(event_id: str, order_id: str, customer_id: str, at: datetime) -> str:
     return json.dumps({
         "event_id": event_id, "event_type": "order_placed", "event_at": stamp(at),
@@ -57,15 +34,6 @@ def order_event(event_id: str, order_id: str, customer_id: str, at: datetime) ->
         "lines": [{"line_number": 1, "product_id": "P1", "quantity": 2, "unit_price": 20.0,
                    "discount_amount": 0.0}],
     })  # fmt: skip
-
-
-def deliver(home: Path, batch: int, events: dict[str, list[str]]) -> None:
-    """Stage one batch of hand-written events and run the pipeline until drained."""
-    stage = LocalStage(home / "stage")
-    for table, lines in events.items():
-        stage.write(table, batch, lines)
-    result = simulate("--events", "0", "--home", str(home))
-    assert result.returncode == 0, result.stderr + result.stdout
 
 
 def test_each_order_line_points_at_the_version_valid_when_ordered(tmp_path):

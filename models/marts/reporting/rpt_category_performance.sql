@@ -2,8 +2,8 @@
 -- had when it was sold), ranked.
 with
 
-sales as (
-    select * from {{ ref('fct_sales') }}
+revenue as (
+    select * from {{ ref('fct_revenue') }}
 ),
 
 products as (
@@ -13,14 +13,15 @@ products as (
 per_category as (
     select
         products.category,
-        count(distinct sales.order_id) as order_count,
-        count(distinct sales.product_id) as product_count,
-        cast(sum(sales.quantity) as bigint) as units_sold,
-        sum(sales.net_revenue) as net_revenue,
-        sum(sales.cost_amount) as cost_amount,
-        sum(sales.margin_amount) as margin_amount
-    from sales
-    inner join products on sales.product_key = products.product_key
+        count(distinct revenue.order_id) as order_count,
+        count(distinct case when revenue.line_kind = 'sale' then revenue.product_id end)
+            as product_count,
+        cast(sum(revenue.quantity) as bigint) as units_sold,
+        sum(revenue.net_revenue) as net_revenue,
+        sum(revenue.cost_amount) as cost_amount,
+        sum(revenue.margin_amount) as margin_amount
+    from revenue
+    inner join products on revenue.product_key = products.product_key
     group by products.category
 ),
 

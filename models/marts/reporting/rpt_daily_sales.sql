@@ -1,18 +1,21 @@
--- Revenue, orders, average order value (over order totals) and margin per day.
+-- Revenue, orders, average order value (over order totals) and margin per day
+-- the revenue is booked on (fct_revenue: refunds without a sale on their
+-- return date, so a day can have refunds and no orders).
 with
 
-sales as (
-    select * from {{ ref('fct_sales') }}
+revenue as (
+    select * from {{ ref('fct_revenue') }}
 ),
 
 orders as (
     select
         order_id,
-        order_date,
+        booked_date as order_date,
         max(case when is_cancelled then 1 else 0 end) as is_cancelled,
         sum(booked_revenue) as order_booked_revenue
-    from sales
-    group by order_id, order_date
+    from revenue
+    where line_kind = 'sale'
+    group by order_id, booked_date
 ),
 
 order_values as (
@@ -27,7 +30,7 @@ order_values as (
 
 line_totals as (
     select
-        order_date,
+        booked_date as order_date,
         cast(sum(quantity) as bigint) as units_sold,
         cast(sum(kept_quantity) as bigint) as units_kept,
         sum(gross_revenue) as gross_revenue,
@@ -38,15 +41,15 @@ line_totals as (
         sum(net_revenue) as net_revenue,
         sum(cost_amount) as cost_amount,
         sum(margin_amount) as margin_amount
-    from sales
-    group by order_date
+    from revenue
+    group by booked_date
 ),
 
 daily as (
     select
         line_totals.order_date,
-        order_values.order_count,
-        order_values.cancelled_order_count,
+        coalesce(order_values.order_count, 0) as order_count,
+        coalesce(order_values.cancelled_order_count, 0) as cancelled_order_count,
         line_totals.units_sold,
         line_totals.units_kept,
         cast(line_totals.gross_revenue as {{ sql_type('money') }}) as gross_revenue,
@@ -62,7 +65,7 @@ daily as (
             cast(line_totals.margin_amount as double) / nullif(line_totals.net_revenue, 0), 4
         ) as margin_rate
     from line_totals
-    inner join order_values on line_totals.order_date = order_values.order_date
+    left join order_values on line_totals.order_date = order_values.order_date
 )
 
 select * from daily

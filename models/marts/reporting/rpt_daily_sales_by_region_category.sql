@@ -3,8 +3,8 @@
 -- are counted per cell; an order spanning two categories counts in both.
 with
 
-sales as (
-    select * from {{ ref('fct_sales') }}
+revenue as (
+    select * from {{ ref('fct_revenue') }}
 ),
 
 products as (
@@ -17,21 +17,21 @@ geography as (
 
 per_cell as (
     select
-        sales.order_date,
+        revenue.booked_date as order_date,
         geography.region,
-        sales.ship_country_code as country_code,
+        revenue.ship_country_code as country_code,
         geography.country_name,
         products.category,
-        count(distinct sales.order_id) as order_count,
-        count(*) as order_line_count,
-        cast(sum(sales.quantity) as bigint) as units_sold,
-        cast(sum(sales.booked_revenue) as {{ sql_type('money') }}) as booked_revenue,
-        cast(sum(sales.net_revenue) as {{ sql_type('money') }}) as net_revenue,
-        cast(sum(sales.cost_amount) as {{ sql_type('money') }}) as cost_amount,
-        cast(sum(sales.margin_amount) as {{ sql_type('money') }}) as margin_amount
-    from sales
-    inner join products on sales.product_key = products.product_key
-    inner join geography on sales.ship_country_code = geography.country_code
+        count(distinct revenue.order_id) as order_count,
+        count(revenue.order_line_id) as order_line_count,
+        cast(sum(revenue.quantity) as bigint) as units_sold,
+        cast(sum(revenue.booked_revenue) as {{ sql_type('money') }}) as booked_revenue,
+        cast(sum(revenue.net_revenue) as {{ sql_type('money') }}) as net_revenue,
+        cast(sum(revenue.cost_amount) as {{ sql_type('money') }}) as cost_amount,
+        cast(sum(revenue.margin_amount) as {{ sql_type('money') }}) as margin_amount
+    from revenue
+    inner join products on revenue.product_key = products.product_key
+    inner join geography on revenue.ship_country_code = geography.country_code
     group by 1, 2, 3, 4, 5
 )
 

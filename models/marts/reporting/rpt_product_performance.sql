@@ -1,8 +1,8 @@
 -- Revenue, units and margin per product (current name and category), ranked.
 with
 
-sales as (
-    select * from {{ ref('fct_sales') }}
+revenue as (
+    select * from {{ ref('fct_revenue') }}
 ),
 
 products as (
@@ -19,7 +19,7 @@ per_product as (
         sum(net_revenue) as net_revenue,
         sum(cost_amount) as cost_amount,
         sum(margin_amount) as margin_amount
-    from sales
+    from revenue
     group by product_id
 ),
 

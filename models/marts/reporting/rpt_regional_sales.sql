@@ -2,8 +2,8 @@
 -- week-over-week growth.
 with
 
-sales as (
-    select * from {{ ref('fct_sales') }}
+revenue as (
+    select * from {{ ref('fct_revenue') }}
 ),
 
 geography as (
@@ -13,12 +13,12 @@ geography as (
 per_region_day as (
     select
         geography.region,
-        sales.order_date,
-        count(distinct sales.order_id) as order_count,
-        sum(sales.net_revenue) as net_revenue
-    from sales
-    inner join geography on sales.ship_country_code = geography.country_code
-    group by geography.region, sales.order_date
+        revenue.booked_date as order_date,
+        count(distinct revenue.order_id) as order_count,
+        sum(revenue.net_revenue) as net_revenue
+    from revenue
+    inner join geography on revenue.ship_country_code = geography.country_code
+    group by geography.region, revenue.booked_date
 ),
 
 with_history as (

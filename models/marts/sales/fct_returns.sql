@@ -9,33 +9,88 @@
 
 with
 
-return_lines as (
+return_lines as {{ inlined() }} (
     select * from {{ ref('stg_shop__return_lines') }}
-    {{ loaded_since_last_run() }}
+),
+
+order_lines as {{ inlined() }} (
+    select * from {{ ref('stg_shop__order_lines') }}
+),
+
+{% if is_incremental() %}
+{%- set watermark = last_loaded_at() %}
+
+-- Returns loaded since the last run, and older returns whose sale arrived since
+-- (a late order: its refund now reduces the sale line instead of its return date).
+orders_loaded_since as (
+    select distinct order_id from order_lines
+    where _loaded_at > {{ watermark }}
+),
+
+returns_in_scope as (
+    select return_lines.*
+    from return_lines
+    where
+        return_lines._loaded_at > {{ watermark }}
+        or return_lines.order_id in (select orders_loaded_since.order_id from orders_loaded_since)
+),
+
+{% else %}
+
+    returns_in_scope as (
+        select * from return_lines
+    ),
+
+{% endif %}
+
+-- The sale line a refund reduces: the first line of its order that sold the
+-- product (the rule fct_sales applies to refund_amount).
+sale_lines as (
+    select
+        order_lines.order_id,
+        order_lines.product_id,
+        order_lines.order_line_id,
+        order_lines._loaded_at
+    from order_lines
+    where order_lines.order_id in (select returns_in_scope.order_id from returns_in_scope)
+    qualify row_number() over (
+        partition by order_lines.order_id, order_lines.product_id
+        order by order_lines.line_number
+    ) = 1
 ),
 
 refunded as (
     select
         ---------- ids
-        return_line_id,
-        return_id,
-        line_number,
-        order_id,
-        customer_id,
-        product_id,
+        returns_in_scope.return_line_id,
+        returns_in_scope.return_id,
+        returns_in_scope.line_number,
+        returns_in_scope.order_id,
+        sale_lines.order_line_id,
+        returns_in_scope.customer_id,
+        returns_in_scope.product_id,
         ---------- properties
-        ship_country,
+        returns_in_scope.ship_country,
         ---------- timestamps
-        returned_at,
-        cast(returned_at as date) as return_date,
+        returns_in_scope.returned_at,
+        cast(returns_in_scope.returned_at as date) as return_date,
         ---------- amounts
-        quantity,
-        unit_price,
-        coalesce(refund_amount, cast(quantity * unit_price as {{ sql_type('money') }}))
-            as refund_amount,
+        returns_in_scope.quantity,
+        returns_in_scope.unit_price,
+        coalesce(
+            returns_in_scope.refund_amount,
+            cast(returns_in_scope.quantity * returns_in_scope.unit_price as {{ sql_type('money') }})
+        ) as refund_amount,
         ---------- load metadata
-        _loaded_at
-    from return_lines
+        greatest(
+            returns_in_scope._loaded_at,
+            coalesce(sale_lines._loaded_at, returns_in_scope._loaded_at)
+        ) as _loaded_at
+    from returns_in_scope
+    left join sale_lines
+        on
+            returns_in_scope.order_id = sale_lines.order_id
+            and returns_in_scope.product_id = sale_lines.product_id
 )
 
 select * from refunded

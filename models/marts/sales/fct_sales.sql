@@ -169,13 +169,11 @@ keyed as (
     left join customers
         on
             lines_in_scope.customer_id = customers.customer_id
-            and (lines_in_scope.ordered_at >= customers.valid_from or customers.is_first_version)
-            and (lines_in_scope.ordered_at < customers.valid_to or customers.valid_to is null)
+            and {{ version_valid_at('customers', 'lines_in_scope.ordered_at') }}
     left join products
         on
             lines_in_scope.product_id = products.product_id
-            and (lines_in_scope.ordered_at >= products.valid_from or products.is_first_version)
-            and (lines_in_scope.ordered_at < products.valid_to or products.valid_to is null)
+            and {{ version_valid_at('products', 'lines_in_scope.ordered_at') }}
 ),
 
 joined as (

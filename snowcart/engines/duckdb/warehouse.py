@@ -182,7 +182,7 @@ class DuckDBWarehouse:
             select
                 (select count(*) from analytics.fct_sales),
                 (select count(distinct order_id) from analytics.fct_sales),
-                (select coalesce(sum(net_revenue), 0) from analytics.fct_sales),
+                (select coalesce(sum(net_revenue), 0) from analytics.fct_revenue),
                 (select count(*) from analytics.rpt_sales_per_minute),
                 (select coalesce(sum(net_revenue), 0) from analytics.rpt_sales_per_minute),
                 (select count(*) from ops.load_errors)
@@ -191,7 +191,7 @@ class DuckDBWarehouse:
         keys = [
             "fct_sales rows",
             "orders",
-            "fct_sales net_revenue",
+            "net revenue (fct_revenue)",
             "rpt_sales_per_minute rows",
             "rpt_sales_per_minute net_revenue",
             "load errors",

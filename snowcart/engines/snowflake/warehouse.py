@@ -157,15 +157,15 @@ class SnowflakeWarehouse:
             row = (
                 reporter.cursor()
                 .execute(
-                    "select count(*), count(distinct order_id), coalesce(sum(net_revenue), 0)"
-                    " from analytics.fct_sales"
+                    "select count(order_line_id), count(distinct order_id),"
+                    " coalesce(sum(net_revenue), 0) from analytics.fct_revenue"
                 )
                 .fetchone()
             )
         return {
             "fct_sales rows": float(row[0]),
             "orders": float(row[1]),
-            "fct_sales net_revenue": float(row[2]),
+            "net revenue (fct_revenue)": float(row[2]),
         }
 
     def close(self) -> None:

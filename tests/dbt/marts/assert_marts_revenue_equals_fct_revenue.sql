@@ -1,5 +1,5 @@
--- Every revenue mart adds up to fct_sales: no mart drops or double-counts a
--- sale (unknown products and countries included). Rounded to cents, as in
+-- Every revenue mart adds up to fct_revenue: no mart drops or double-counts a
+-- sale or a refund (unknown products and countries included). Rounded to cents, as in
 -- equal_sum. Tagged at_rest: it holds once the marts have caught up with the
 -- facts (CI, the pipeline's drain), not while they refresh at their own lags.
 {{ config(tags=['at_rest']) }}
@@ -8,7 +8,7 @@ with
 
 fact as (
     select round(coalesce(sum(net_revenue), 0), 2) as net_revenue
-    from {{ ref('fct_sales') }}
+    from {{ ref('fct_revenue') }}
 ),
 
 marts as (
@@ -35,7 +35,7 @@ marts as (
 select
     marts.mart,
     marts.net_revenue as mart_net_revenue,
-    fact.net_revenue as fct_sales_net_revenue
+    fact.net_revenue as fct_revenue_net_revenue
 from marts
 cross join fact
 where marts.net_revenue != fact.net_revenue
