@@ -136,17 +136,33 @@ def kpi_cards(kpis: KpiSet, filters: Filters) -> None:
                 help_text = f"{kpis.margin_rate:.1%} of net revenue"
             st.metric(kpi.label, kpi.value_text, kpi.delta_text, border=True, help=help_text)
     if kpis.today:
-        against = (
-            f"against {kpis.yesterday}"
-            if kpis.has_yesterday
-            else f"no orders on {kpis.yesterday} to compare with"
-        )
-        st.caption(f"Today = the newest order date in the selection, {kpis.today}; {against}.")
+        st.caption(kpi_caption(kpis, filters))
     if filters.slices_orders:
         st.caption(
             "With a region or category filter, an order spanning two categories counts "
             "once in each (rpt_daily_sales_by_region_category)."
         )
+
+
+def kpi_caption(kpis: KpiSet, filters: Filters) -> str:
+    window = kpis.window
+    today = f"Today = the newest order date in the selection, {kpis.today}"
+    if window.clock:
+        today += f", so far (orders to {window.clock} UTC)"
+        against = f"against {kpis.yesterday} up to the same minute"
+    else:
+        against = f"against the whole of {kpis.yesterday}"
+    if not kpis.has_yesterday:
+        against = f"no orders on {window.describe(kpis.yesterday)} to compare with"
+    caption = f"{today}; {against}."
+    if window.whole_day_only:
+        why = (
+            "a category filter leaves no sales per minute"
+            if filters.categories
+            else "rpt_regional_sales_per_minute is not published yet"
+        )
+        caption += f" Today may not be over: {why} to compare the same hours with."
+    return caption
 
 
 def overview(data: DashboardData) -> None:
@@ -157,6 +173,7 @@ def overview(data: DashboardData) -> None:
     kpi_cards(kpis, data.filters)
     filters_note("date range", "region", "category")
     chart(charts.revenue_trend(data.revenue_trend()), "overview-trend")
+    st.caption("Trend by day; the newest day in the data is the day so far.")
     live = data.sales_per_minute()
     freshness = data.live_freshness()
     if live.empty:
@@ -253,15 +270,30 @@ def sales_trends(data: DashboardData) -> None:
             chart(charts.monthly_by(monthly, "category"), "trends-monthly-category")
         with right:
             chart(charts.monthly_by(monthly, "region"), "trends-monthly-region")
-    regional = data.regional_growth()
+    regional = data.regional_sales()
     if regional.empty:
         no_rows("regional sales")
         return
     chart(charts.regional_trend(regional), "trends-regional")
-    latest = regional[regional["order_date"] == regional["order_date"].max()]
-    if latest["day_over_day_growth"].notna().any():
-        chart(charts.regional_growth(latest), "trends-growth")
-    table(latest, "trends-latest")
+    window = data.comparison_window(regional["order_date"].max().date())
+    growth = data.regional_growth(window)
+    if growth.empty:
+        no_rows("regional sales per minute")
+        return
+    if growth["net_revenue_growth"].notna().any():
+        title = (
+            f"Net revenue growth by region: {window.describe(window.today)}"
+            f" against {window.describe(window.yesterday)}"
+        )
+        chart(charts.regional_growth(growth, title), "trends-growth")
+    if window.clock:
+        st.caption(
+            f"{window.today} is today so far (to {window.clock} UTC): growth and the table set it"
+            f" against {window.yesterday} up to the same minute, the line chart shows it as is."
+        )
+    else:
+        st.caption(f"Growth and the table: {window.today} against the whole of {window.yesterday}.")
+    table(growth, "trends-latest")
 
 
 def inventory(data: DashboardData) -> None:
@@ -318,6 +350,14 @@ def payments(data: DashboardData) -> None:
         charts.rate_lines(frames["by_day"], "payment_date", rates, "Rates by day"),
         "payments-daily",
     )
+    newest = frames["by_day"]["payment_date"].max().date()
+    window = data.comparison_window(newest)
+    if window.clock:
+        st.caption(
+            f"Rates by day: {newest} is today so far (to {window.clock} UTC), on fewer"
+            " payments than a whole day. rpt_payments holds whole days only, so the rates"
+            " are not set against yesterday's up to the same time."
+        )
     table(by_method, "payments-table")
 
 

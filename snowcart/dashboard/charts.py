@@ -115,16 +115,17 @@ def regional_trend(regional: pd.DataFrame) -> go.Figure:
     return _layout(figure, unified=True)
 
 
-def regional_growth(latest: pd.DataFrame) -> go.Figure:
+def regional_growth(growth: pd.DataFrame, title: str) -> go.Figure:
+    """Each region's net revenue growth (same_time.regional_growth)."""
     figure = px.bar(
-        latest,
+        growth,
         x="region",
-        y="day_over_day_growth",
-        color="day_over_day_growth",
+        y="net_revenue_growth",
+        color="net_revenue_growth",
         color_continuous_scale="RdYlGn",
         color_continuous_midpoint=0,
-        labels={"region": "Region", "day_over_day_growth": "Day-over-day growth"},
-        title="Growth on the newest day against each region's previous day",
+        labels={"region": "Region", "net_revenue_growth": "Net revenue growth"},
+        title=title,
     )
     figure.update_yaxes(tickformat=".0%")
     figure.update_coloraxes(showscale=False)

@@ -15,10 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from snowcart.dashboard import same_time
 from snowcart.dashboard.explore import Explorer
 from snowcart.dashboard.filters import DateWindow, Filters, Where, filter_where
+from snowcart.dashboard.funnel import funnel
 from snowcart.dashboard.health import pipeline_health
-from snowcart.dashboard.kpis import KpiSet, kpis_from_daily, safe_ratio
+from snowcart.dashboard.kpis import KpiSet, kpis_from_daily, kpis_from_rows, safe_ratio
+from snowcart.dashboard.same_time import SameTime
 from snowcart.engines import engine_for
 from snowcart.engines.base import MartQuery, MartReader
 from snowcart.settings import Settings
@@ -28,12 +31,6 @@ LIVE_MINUTES = 60
 TOP_PRODUCTS = 5
 TOP_CUSTOMERS = 10
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-FUNNEL_STAGES = (
-    ("Viewed a product", "viewed_sessions"),
-    ("Added to cart", "cart_sessions"),
-    ("Reached checkout", "checkout_sessions"),
-    ("Purchased", "purchase_sessions"),
-)
 
 
 def reader_for(target: str | None = None, home: str | os.PathLike | None = None) -> MartReader:
@@ -158,7 +155,17 @@ class DashboardData:
         return daily
 
     def kpis(self) -> KpiSet:
-        return kpis_from_daily(self.daily_sales())
+        """The newest order date of the selection so far against the day before
+        up to the same minute (same_time); whole days when that day is complete,
+        or when a category filter leaves no minute-grain figures."""
+        daily = self.daily_sales()
+        if daily.empty:
+            return kpis_from_daily(daily)
+        today = daily["order_date"].max().date()
+        window = same_time.window_for(self.query, today, has_minutes=not self.filters.categories)
+        if window.through is None:
+            return kpis_from_daily(daily, window)
+        return kpis_from_rows(window, *same_time.kpi_rows(self.query, window, self.filters.regions))
 
     def revenue_trend(self, days: int = TREND_DAYS) -> pd.DataFrame:
         """Net revenue, margin and orders for the last `days` days up to the newest
@@ -354,14 +361,22 @@ class DashboardData:
             where.params,
         )
 
-    def regional_growth(self) -> pd.DataFrame:
+    def regional_sales(self) -> pd.DataFrame:
+        """Net revenue and orders per region and day (the newest day: so far)."""
         where = self._where(date_column="order_date", region_column="region")
         return self.query(
-            "select region, order_date, order_count, net_revenue, previous_day_net_revenue,"
-            " trailing_7_day_net_revenue, day_over_day_growth"
+            "select region, order_date, order_count, net_revenue"
             f" from analytics.rpt_regional_sales {where.sql()} order by order_date, region",
             where.params,
         )
+
+    def comparison_window(self, today: date) -> SameTime:
+        """What `today` is set against: the day before to the same minute, or whole days."""
+        return same_time.window_for(self.query, today)
+
+    def regional_growth(self, window: SameTime) -> pd.DataFrame:
+        """Each region's net revenue and orders on the window's two days, and the growth."""
+        return same_time.regional_growth(self.query, window, self.filters.regions)
 
     # ---- Inventory
 
@@ -452,35 +467,7 @@ class DashboardData:
     # ---- Funnel
 
     def funnel(self) -> dict[str, pd.DataFrame]:
-        where = self._where(date_column="session_date")
-        columns = ["session_count", *(column for _, column in FUNNEL_STAGES)]
-        totals = self.query(
-            "select "
-            + ", ".join(f"sum({column}) as {column}" for column in columns)
-            + f" from analytics.rpt_funnel {where.sql()}",
-            where.params,
-        )
-        daily = self.query(
-            "select session_date, session_count, purchase_sessions, view_to_cart_rate,"
-            " cart_to_checkout_rate, checkout_to_purchase_rate, session_conversion_rate"
-            f" from analytics.rpt_funnel {where.sql()} order by session_date",
-            where.params,
-        )
-        if totals.empty or pd.isna(totals["session_count"].iloc[0]):
-            return {"stages": pd.DataFrame(), "daily": daily}
-        row = totals.iloc[0]
-        stages = pd.DataFrame(
-            {
-                "stage": [label for label, _ in FUNNEL_STAGES],
-                "sessions": [float(row[column]) for _, column in FUNNEL_STAGES],
-            }
-        )
-        stages["rate_from_previous"] = safe_ratio(
-            stages["sessions"], stages["sessions"].shift(1)
-        ).fillna(1.0)
-        session_count = float(row["session_count"])
-        stages["share_of_sessions"] = stages["sessions"] / session_count if session_count else None
-        return {"stages": stages, "daily": daily}
+        return funnel(self.query, self._where(date_column="session_date"))
 
     # ---- Pipeline health
 

@@ -1,13 +1,17 @@
 """The headline figures: revenue, orders, average order value and margin of the
-newest order date against the day before, and how they are written."""
+newest order date against the day before (over the windows of
+snowcart.dashboard.same_time), and how they are written."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
+
+from snowcart.dashboard.same_time import SameTime
 
 KPIS = (  # key, label, column of the daily frame, is money
     ("revenue", "Net revenue", "net_revenue", True),
@@ -24,6 +28,7 @@ class Kpi:
     value: float | None
     previous: float | None
     is_money: bool = True
+    compared_with: str = "vs yesterday"  # what `previous` covers, e.g. "vs yesterday to 14:37"
 
     @property
     def change(self) -> float | None:
@@ -38,7 +43,7 @@ class Kpi:
 
     @property
     def delta_text(self) -> str | None:
-        return None if self.change is None else f"{self.change:+.1%} vs yesterday"
+        return None if self.change is None else f"{self.change:+.1%} {self.compared_with}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class KpiSet:
     has_yesterday: bool
     kpis: tuple[Kpi, ...]
     margin_rate: float | None = None
+    window: SameTime | None = None  # the part of today and yesterday compared
 
 
 def number(value: object) -> float | None:
@@ -66,26 +72,38 @@ def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return numerator / denominator.where(denominator != 0)
 
 
-def kpis_from_daily(daily: pd.DataFrame) -> KpiSet:
-    """Revenue, orders, AOV and margin of the newest order date against the day before."""
-    if daily.empty:
-        empty = tuple(Kpi(key, label, None, None, is_money) for key, label, _, is_money in KPIS)
-        return KpiSet(today=None, yesterday=None, has_yesterday=False, kpis=empty)
-    by_date = daily.set_index(daily["order_date"].dt.date)
-    today = max(by_date.index)
-    yesterday = today - timedelta(days=1)
-    current = by_date.loc[today]
-    previous = by_date.loc[yesterday] if yesterday in by_date.index else None
+def kpis_from_rows(
+    window: SameTime,
+    current: Mapping[str, object] | None,
+    previous: Mapping[str, object] | None,
+) -> KpiSet:
+    """The cards from today's figures and yesterday's over the same window (None:
+    no orders then), keyed by the columns of KPIS."""
+    current = {} if current is None else current
     kpis = tuple(
         Kpi(
             key,
             label,
-            number(current[column]),
+            number(current.get(column)),
             None if previous is None else number(previous[column]),
             is_money,
+            window.compared_with,
         )
         for key, label, column, is_money in KPIS
     )
-    net, margin = number(current["net_revenue"]), number(current["margin_amount"])
+    net, margin = number(current.get("net_revenue")), number(current.get("margin_amount"))
     margin_rate = margin / net if net and margin is not None else None
-    return KpiSet(today, yesterday, previous is not None, kpis, margin_rate)
+    return KpiSet(window.today, window.yesterday, previous is not None, kpis, margin_rate, window)
+
+
+def kpis_from_daily(daily: pd.DataFrame, window: SameTime | None = None) -> KpiSet:
+    """Revenue, orders, AOV and margin of the newest order date against the whole
+    day before (`window` says whether today may be partial)."""
+    if daily.empty:
+        empty = tuple(Kpi(key, label, None, None, is_money) for key, label, _, is_money in KPIS)
+        return KpiSet(today=None, yesterday=None, has_yesterday=False, kpis=empty)
+    by_date = daily.set_index(daily["order_date"].dt.date)
+    window = window or SameTime(max(by_date.index), whole_day_only=True)
+    current = by_date.loc[window.today]
+    previous = by_date.loc[window.yesterday] if window.yesterday in by_date.index else None
+    return kpis_from_rows(window, current, previous)

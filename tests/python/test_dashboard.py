@@ -1,23 +1,29 @@
 """The dashboard against a real pipeline run: Streamlit's AppTest renders every
 tab in this process, and a real headless Chromium (Playwright) clicks through
 the app served by `streamlit run`. KPI figures are checked against SQL of the
-test's own on the serving file, not against snowcart.dashboard.data."""
+test's own on the serving file, and today-vs-yesterday deltas against the
+warehouse's revenue facts, not against snowcart.dashboard.data."""
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
 import tomllib
 import urllib.request
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import PROJECT_DIR, free_port, simulate
 from streamlit.testing.v1 import AppTest
@@ -29,6 +35,7 @@ from snowcart.engines.duckdb import serving
 from snowcart.engines.duckdb.serving import ServingReader
 from snowcart.engines.snowflake.connection import SnowflakeConfig
 from snowcart.engines.snowflake.reader import SnowflakeReader
+from snowcart.stages.local import LocalStage
 
 APP = PROJECT_DIR / "dashboard" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,27 +89,55 @@ def serving_rows(home: Path, sql: str, params: list | None = None) -> list[tuple
         return con.execute(sql, params or []).fetchall()
 
 
-def expected_kpis(home: Path) -> dict[str, tuple[Decimal, Decimal | None]]:
-    """(today, yesterday) per KPI label, straight from rpt_daily_sales."""
+def expected_kpis(home: Path) -> dict[str, Decimal]:
+    """Today's figure per KPI label, straight from rpt_daily_sales."""
     columns = ", ".join(KPI_COLUMNS.values())
-    [(today,)] = serving_rows(home, "select max(order_date) from analytics.rpt_daily_sales")
-    rows = dict(
-        (row[0], row[1:])
-        for row in serving_rows(
+    [row] = serving_rows(
+        home,
+        f"select {columns} from analytics.rpt_daily_sales"
+        " where order_date = (select max(order_date) from analytics.rpt_daily_sales)",
+    )
+    return {label: Decimal(value) for label, value in zip(KPI_COLUMNS, row, strict=True)}
+
+
+def warehouse_rows(home: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def same_time_windows(home: Path) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """[start, end) of today so far and of yesterday up to the same minute, from
+    the revenue ledger (sales at their order time, refunds without a sale at their
+    return time): now = its newest event; minutes are whole (12:30 = to 12:30:59)."""
+    [(now,)] = warehouse_rows(home, "select max(booked_at) from analytics.fct_revenue")
+    today = datetime.combine(now.date(), datetime.min.time())
+    through = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return (today, through), (today - timedelta(days=1), through - timedelta(days=1))
+
+
+def fact_kpis(home: Path, window: tuple[datetime, datetime]) -> dict[str, Decimal]:
+    [row] = warehouse_rows(
+        home,
+        "select sum(net_revenue), count(distinct order_id),"
+        " sum(booked_revenue) / count(distinct order_id), sum(margin_amount)"
+        " from analytics.fct_revenue where booked_at >= ? and booked_at < ?",
+        list(window),
+    )
+    return {label: Decimal(value) for label, value in zip(KPI_COLUMNS, row, strict=True)}
+
+
+def fact_regional_net_revenue(home: Path, window: tuple[datetime, datetime]) -> dict[str, Decimal]:
+    return dict(
+        warehouse_rows(
             home,
-            f"select order_date, {columns} from analytics.rpt_daily_sales"
-            " where order_date in (?, ?)",
-            [today, today - timedelta(days=1)],
+            "select geography.region, sum(revenue.net_revenue)"
+            " from analytics.fct_revenue as revenue"
+            " inner join analytics.dim_geography as geography"
+            " on revenue.ship_country_code = geography.country_code"
+            " where revenue.booked_at >= ? and revenue.booked_at < ? group by geography.region",
+            list(window),
         )
     )
-    yesterday = rows.get(today - timedelta(days=1))
-    return {
-        label: (
-            Decimal(rows[today][index]),
-            None if yesterday is None else Decimal(yesterday[index]),
-        )
-        for index, label in enumerate(KPI_COLUMNS)
-    }
 
 
 def shown_number(text: str) -> Decimal:
@@ -115,8 +150,14 @@ def assert_kpi_shown(label: str, value_text: str, expected: Decimal) -> None:
     assert abs(shown_number(value_text) - expected) <= tolerance, (label, value_text, expected)
 
 
-def assert_delta_shown(label: str, delta_text: str, today: Decimal, yesterday: Decimal) -> None:
-    match = re.fullmatch(r"([+-]\d+\.\d)% vs yesterday", delta_text)
+def assert_delta_shown(
+    label: str,
+    delta_text: str,
+    today: Decimal,
+    yesterday: Decimal,
+    compared_with: str = "vs yesterday",
+) -> None:
+    match = re.fullmatch(rf"([+-]\d+\.\d)% {re.escape(compared_with)}", delta_text)
     assert match, (label, delta_text)
     expected = (today - yesterday) / abs(yesterday) * 100
     assert abs(Decimal(match.group(1)) - expected) <= Decimal("0.05"), (label, delta_text)
@@ -147,12 +188,18 @@ def test_every_tab_renders_and_kpis_equal_the_marts(pipeline_home, monkeypatch):
         charts = tab.get("plotly_chart")
         assert charts, f"tab {tab.label} shows no chart"
 
-    expected = expected_kpis(pipeline_home)
-    assert all(yesterday is not None for _, yesterday in expected.values())
+    # The cards: today's figures of rpt_daily_sales; their deltas, today so far
+    # against yesterday up to the same minute, from the facts.
     metrics = metrics_by_label(app)
-    for label, (today, yesterday) in expected.items():
+    (today_start, through), yesterday = same_time_windows(pipeline_home)
+    so_far, before = (
+        fact_kpis(pipeline_home, (today_start, through)),
+        fact_kpis(pipeline_home, yesterday),
+    )
+    compared_with = f"vs yesterday to {through - timedelta(minutes=1):%H:%M}"
+    for label, today in expected_kpis(pipeline_home).items():
         assert_kpi_shown(label, metrics[label].value, today)
-        assert_delta_shown(label, metrics[label].delta, today, yesterday)
+        assert_delta_shown(label, metrics[label].delta, so_far[label], before[label], compared_with)
 
     # Pipeline health: what the serving layer's ops tables hold.
     [(failed_jobs,)] = serving_rows(
@@ -255,10 +302,199 @@ def test_still_loading_then_each_publication_is_seen(tmp_path):
         assert DashboardData(old_publication).kpis().today == date(2026, 1, 2)
     assert kpis.today == date(2026, 1, 3)
     orders = {kpi.key: kpi for kpi in kpis.kpis}["orders"]
-    assert (orders.value, orders.previous, orders.delta_text) == (2, 8, "-75.0% vs yesterday")
+    # No minute-grain mart published: whole days, and the card says so.
+    assert (orders.value, orders.previous, orders.delta_text) == (
+        2,
+        8,
+        "-75.0% vs yesterday (whole day)",
+    )
     # A mart not published yet reads as empty, not as an error.
     with reader.open() as query:
         assert DashboardData(query, Filters(regions=("Europe",))).geography()["countries"].empty
+
+
+# ---------------------------------------------------------------- today vs yesterday
+
+# Hand-written orders around a mid-day "now" (today's newest order, 12:30:20):
+# yesterday has orders before and after 12:30, so a whole yesterday and
+# yesterday up to 12:30 give different deltas. (order id, day offset from
+# today, time, ship-to country, [(product, quantity, unit price)])
+SAME_TIME_ORDERS = (
+    ("O-B1", -2, "10:00:00", "DE", [("P1", 1, 40.0)]),
+    ("O-Y1", -1, "08:00:00", "DE", [("P1", 1, 100.0)]),
+    ("O-Y2", -1, "11:15:00", "US", [("P2", 1, 50.0), ("P1", 1, 20.0)]),
+    ("O-Y3", -1, "12:29:30", "DE", [("P2", 1, 30.0)]),
+    ("O-Y4", -1, "12:45:00", "DE", [("P1", 2, 80.0)]),
+    ("O-Y5", -1, "18:00:00", "US", [("P2", 1, 400.0)]),
+    ("O-Y6", -1, "20:00:00", "JP", [("P1", 1, 70.0)]),
+    ("O-T1", 0, "09:00:00", "DE", [("P1", 1, 120.0)]),
+    ("O-T2", 0, "10:00:00", "US", [("P2", 2, 45.0)]),
+    ("O-T3", 0, "11:00:00", "JP", [("P1", 1, 60.0)]),
+    ("O-T4", 0, "12:30:20", "DE", [("P2", 1, 25.0)]),
+)
+# Refunds whose sale is not in the data, booked at their return time (the
+# revenue convention): one before 12:30 yesterday, one after. (return id, day
+# offset, time, refund amount)
+SAME_TIME_REFUNDS = (("R-Y1", -1, "10:00:00", 15.0), ("R-Y2", -1, "16:00:00", 12.0))
+SAME_TIME_PRODUCTS = {"P1": 10.0, "P2": 20.0}  # unit cost
+
+
+def hand_written_event(kind: str, key: str, at: str, **fields) -> str:
+    return json.dumps({"event_id": f"E-{key}", "event_type": kind, "event_at": at, **fields})
+
+
+@pytest.fixture(scope="module")
+def same_time_home(tmp_path_factory) -> Path:
+    """A pipeline run over SAME_TIME_ORDERS, "today" two days before the wall clock."""
+    home = tmp_path_factory.mktemp("same-time-home")
+    today = datetime.now(UTC).date() - timedelta(days=2)
+    first = f"{today - timedelta(days=3)}T00:00:00"
+    products = [
+        hand_written_event(
+            "product_created", product_id, first, product_id=product_id,
+            name=f"Product {product_id}", category="home", unit_cost=cost, list_price=99.0,
+            initial_stock=100, updated_at=first,
+        )
+        for product_id, cost in SAME_TIME_PRODUCTS.items()
+    ]  # fmt: skip
+    customer = hand_written_event(
+        "customer_created", "C1", first, customer_id="C1", name="Name C1", email="c1@x.org",
+        country_code="DE", region="Berlin", city="Berlin", age_group="25-34",
+        segment="consumer", signup_at=first, updated_at=first,
+    )  # fmt: skip
+    orders = []
+    for order_id, offset, clock, country, lines in SAME_TIME_ORDERS:
+        at = f"{today + timedelta(days=offset)}T{clock}"
+        orders.append(
+            hand_written_event(
+                "order_placed", order_id, at, order_id=order_id, customer_id="C1",
+                channel="web", currency="USD", ship_country=country, ordered_at=at,
+                lines=[
+                    {"line_number": number, "product_id": product, "quantity": quantity,
+                     "unit_price": price, "discount_amount": 0.0}
+                    for number, (product, quantity, price) in enumerate(lines, start=1)
+                ],
+            )
+        )  # fmt: skip
+    refunds = []
+    for return_id, offset, clock, amount in SAME_TIME_REFUNDS:
+        at = f"{today + timedelta(days=offset)}T{clock}"
+        refunds.append(
+            hand_written_event(
+                "order_returned", return_id, at, return_id=return_id,
+                order_id=f"O-BEFORE-THE-DATA-{return_id}", customer_id="C1", ship_country="DE",
+                returned_at=at,
+                lines=[{"line_number": 1, "product_id": "P1", "quantity": 1, "unit_price": 20.0,
+                        "refund_amount": amount}],
+            )
+        )  # fmt: skip
+    stage = LocalStage(home / "stage")
+    stage.write("returns", 1, refunds)
+    stage.write("products", 1, products)
+    stage.write("customers", 1, [customer])
+    stage.write("orders", 1, orders)
+    result = simulate("--events", "0", "--home", str(home))
+    assert result.returncode == 0, result.stderr[-4000:] + result.stdout[-2000:]
+    return home
+
+
+def test_today_so_far_is_compared_with_yesterday_up_to_the_same_time(same_time_home, monkeypatch):
+    (today_start, through), yesterday = same_time_windows(same_time_home)
+    clock = f"{through - timedelta(minutes=1):%H:%M}"
+    assert clock == "12:30"
+    today, before = (
+        fact_kpis(same_time_home, (today_start, through)),
+        fact_kpis(same_time_home, yesterday),
+    )
+    whole_yesterday = fact_kpis(same_time_home, (yesterday[0], today_start))
+    assert before["Orders"] != whole_yesterday["Orders"]  # the data tells the two apart
+
+    app = app_test(monkeypatch, same_time_home)
+    app.run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert not app.error, [error.value for error in app.error]
+
+    metrics = metrics_by_label(app)
+    for label in KPI_COLUMNS:
+        assert_kpi_shown(label, metrics[label].value, today[label])
+        assert_delta_shown(
+            label, metrics[label].delta, today[label], before[label], f"vs yesterday to {clock}"
+        )
+    assert any(f"to {clock}" in caption.value for caption in app.caption)
+
+    # Regional growth: each region today so far against itself yesterday to 12:30.
+    now_by_region = fact_regional_net_revenue(same_time_home, (today_start, through))
+    before_by_region = fact_regional_net_revenue(same_time_home, yesterday)
+    # Europe yesterday to 12:30: O-Y1 100 + O-Y3 30 − R-Y1 15 (R-Y2 came later).
+    assert before_by_region["Europe"] == Decimal(115)
+    expected = {
+        region: float((net - before_by_region[region]) / abs(before_by_region[region]))
+        if before_by_region.get(region)
+        else None
+        for region, net in now_by_region.items()
+    }
+    assert expected["Asia Pacific"] is None  # its only order yesterday came after 12:30
+    trends = app.tabs[TABS.index("Sales trends")]
+    [growth_table] = [
+        frame.value for frame in trends.dataframe if "net_revenue_growth" in frame.value.columns
+    ]
+    shown = dict(zip(growth_table["region"], growth_table["net_revenue_growth"], strict=True))
+    assert shown.keys() == expected.keys()
+    for region, growth in expected.items():
+        if growth is None:
+            assert pd.isna(shown[region]), region
+        else:
+            assert shown[region] == pytest.approx(growth, abs=1e-9), region
+    yesterday_shown = dict(
+        zip(growth_table["region"], growth_table["yesterday_net_revenue"], strict=True)
+    )
+    for region, net in before_by_region.items():
+        assert yesterday_shown[region] == pytest.approx(float(net)), region
+    # The bar chart, drawn from the same figures: its title names the window.
+    [bars] = [
+        json.loads(chart.proto.spec)["data"][0]
+        for chart in trends.get("plotly_chart")
+        if f"Net revenue growth by region: {today_start:%Y-%m-%d} to {clock}" in chart.proto.spec
+    ]
+    charted = dict(zip(bars["x"], plotted(bars["y"]), strict=True))
+    for region, growth in expected.items():
+        if growth is None:
+            assert math.isnan(charted[region]), region
+        else:
+            assert charted[region] == pytest.approx(growth, abs=1e-9), region
+
+    # A region filter windows the same way.
+    app.multiselect(key="regions").select("Europe")
+    app.run()
+    assert_delta_shown(
+        "Net revenue",
+        metrics_by_label(app)["Net revenue"].delta,
+        now_by_region["Europe"],
+        before_by_region["Europe"],
+        f"vs yesterday to {clock}",
+    )
+    # A category filter has no sales per minute to window: whole days, and the
+    # card says so.
+    app.multiselect(key="regions").unselect("Europe")
+    app.multiselect(key="categories").select("home")
+    app.run()
+    assert not app.exception and not app.error
+    assert_delta_shown(
+        "Net revenue",
+        metrics_by_label(app)["Net revenue"].delta,
+        today["Net revenue"],
+        whole_yesterday["Net revenue"],
+        "vs yesterday (whole day)",
+    )
+
+
+def plotted(values: list | dict) -> list[float]:
+    """A figure's values as plotly serialises them: a list, or typed base64 (bdata)."""
+    if isinstance(values, dict):
+        assert values["dtype"] == "f8", values
+        raw = base64.b64decode(values["bdata"])
+        return list(struct.unpack(f"<{len(raw) // 8}d", raw))
+    return [math.nan if value is None else value for value in values]
 
 
 # ---------------------------------------------------------------- Snowflake mode
@@ -329,7 +565,7 @@ def test_app_in_snowflake_mode_shows_n_a_for_pipeline_health(
     assert not app.exception, [exception.value for exception in app.exception]
     assert not app.error, [error.value for error in app.error]
     metrics = metrics_by_label(app)
-    for label, (today, _) in expected_kpis(pipeline_home).items():
+    for label, today in expected_kpis(pipeline_home).items():
         assert_kpi_shown(label, metrics[label].value, today)
     assert metrics["Events/s"].value == "n/a"
     assert any("Snowflake" in caption.value for caption in app.sidebar.caption)
@@ -392,7 +628,7 @@ def test_real_browser_clicks_every_tab(pipeline_home, streamlit_url):
                 expect(value).to_have_text(re.compile(r"\S"), timeout=30_000)
                 text = value.inner_text().strip()
                 assert text != "—", label
-                assert_kpi_shown(label, text, expected[label][0])
+                assert_kpi_shown(label, text, expected[label])
 
             refreshed = page.locator(".st-key-refreshed-at")
             first_refresh = refreshed.inner_text()

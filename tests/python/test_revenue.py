@@ -61,7 +61,7 @@ def mart_totals(home: Path) -> set[Decimal]:
     marts = (
         "rpt_daily_sales", "rpt_sales_per_minute", "rpt_regional_sales",
         "rpt_daily_sales_by_region_category", "rpt_monthly_sales_by_category_region",
-        "rpt_product_performance", "rpt_category_performance",
+        "rpt_product_performance", "rpt_category_performance", "rpt_regional_sales_per_minute",
     )  # fmt: skip
     return {query(home, f"select sum(net_revenue) from analytics.{mart}")[0][0] for mart in marts}
 

@@ -20,6 +20,7 @@ marts as (
         'rpt_regional_sales',
         'rpt_monthly_sales_by_category_region',
         'rpt_daily_sales_by_region_category',
+        'rpt_regional_sales_per_minute',
     ] %}
     {%- for mart in marts %}
         select
