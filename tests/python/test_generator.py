@@ -11,6 +11,7 @@ import pytest
 
 from snowcart.settings import landing_tables
 from snowcart.sources.generator import TABLES, Faults, ShopGenerator, ShopState
+from snowcart.sources.generator.catalog import ORDER_SHARE
 
 START = datetime(2026, 1, 5, 0, 0, 0)  # a Monday
 TIME_FIELD = {
@@ -209,7 +210,7 @@ def test_no_faults_when_every_knob_is_off(clean):
     counts = measure_faults(clean)
     faults = {key: value for key, value in counts.items() if not key.startswith("denominator")}
     assert faults == {"duplicates": 0, "malformed": 0, "drift": 0, "late": 0, "out_of_order": 0}
-    assert counts["denominator_out_of_order"] > 10_000
+    assert counts["denominator_out_of_order"] > 5_000
 
 
 @pytest.mark.parametrize(
@@ -441,8 +442,9 @@ def test_popularity_and_repeat_customers_are_skewed(clean):
     assert sum(ranked[:10]) / sum(ranked) > 0.25  # 10 of 200 would carry 5% if uniform
     buyers = Counter(o["customer_id"] for o in orders if o["customer_id"])
     ranked = sorted(buyers.values(), reverse=True)
-    assert sum(ranked[: len(ranked) // 10]) / sum(ranked) > 0.25
-    assert ranked[0] > 20
+    assert sum(ranked[: len(ranked) // 10]) / sum(ranked) > 0.2
+    # A few customers order often, none most of the shop's orders.
+    assert 5 <= ranked[0] < 0.02 * len(orders)
 
 
 def test_daily_and_weekly_rhythm_promotions_and_regional_growth():
@@ -475,7 +477,7 @@ def test_daily_and_weekly_rhythm_promotions_and_regional_growth():
     last = [o for o in orders if at(o["ordered_at"]) >= end - timedelta(days=7)]
     assert share("IN", last) > 1.5 * share("IN", first)
     assert share("JP", last) < share("JP", first)
-    assert 0.04 < len(orders) / 400_000 < 0.08
+    assert len(orders) / 400_000 == pytest.approx(ORDER_SHARE, rel=0.01)
 
 
 def test_after_a_pause_the_shop_resumes_on_the_wall_clock_and_loses_nothing():
@@ -524,3 +526,191 @@ def test_make_leaves_its_state_as_it_was_and_numbers_orders_from_the_state():
     assert (ledger["orders"], ledger["order_lines"]) == (len(events), len(lines))
     net = sum(money(i["unit_price"]) * i["quantity"] - money(i["discount_amount"]) for i in lines)
     assert money(ledger["net_revenue"]) == net
+
+
+# ---------------------------------------------------------------- a live stream at low rates
+
+# Producer.run's defaults on the shop clock (--start-at): a batch of
+# max(1, rate * TICK_S) events covers size / rate seconds of shop time.
+TICK_S = 0.5
+
+
+def live_on_the_shop_clock(generator: ShopGenerator, start: datetime, rate: float, until):
+    """Batches made the way Producer._run_on_shop_clock makes them, from `start`
+    until `until(generator)` says stop: [(window_start, window_end, batch)]."""
+    from snowcart.sources.producer import MAX_LIVE_BATCH
+
+    size = max(1, min(int(rate * TICK_S), MAX_LIVE_BATCH))
+    out, emitted, window_start, number = [], 0, start, 0
+    while not until(generator, window_start):
+        emitted += size
+        window_end = max(
+            start + timedelta(seconds=emitted / rate), window_start + timedelta(microseconds=1)
+        )
+        out.append(
+            (window_start, window_end, generator.batch(number, size, window_start, window_end))
+        )
+        window_start, number = window_end, number + 1
+    return out
+
+
+def pools_out_at(generator: ShopGenerator) -> datetime:
+    return datetime(1970, 1, 1) + timedelta(microseconds=generator.state.pool_at)
+
+
+def per_minute_orders(batches, first_minute: datetime, minutes: int):
+    """Orders per minute of [first_minute, + minutes): by ordered_at, and by the
+    window of the batch they arrive in; and the lines of all tables in it."""
+    placed, arrived, lines, orders = Counter(), Counter(), 0, 0
+    end = first_minute + timedelta(minutes=minutes)
+    for start, _, batch in batches:
+        in_range = first_minute <= start < end
+        lines += in_range * batch.events
+        for line in batch.lines_by_table["orders"]:
+            ordered = at(json.loads(line)["ordered_at"])
+            if first_minute <= ordered < end:
+                placed[(ordered - first_minute) // timedelta(minutes=1)] += 1
+            if in_range:
+                arrived[(start - first_minute) // timedelta(minutes=1)] += 1
+                orders += 1
+    return [placed[m] for m in range(minutes)], [arrived[m] for m in range(minutes)], orders, lines
+
+
+@pytest.mark.parametrize("rate", [1, 2, 20])
+def test_a_live_stream_places_orders_every_minute_at_their_share_at_low_rates(rate):
+    """Issue #14 item 2. Order counts are not drawn at random per batch: each
+    batch adds its expected orders (events x ORDER_SHARE) to a remainder the
+    state carries, and places the whole orders in it. So a minute holds
+    floor or ceil of rate x 60 x ORDER_SHARE orders (exactly, by ordered_at;
+    arrival may move an order by a few seconds into the next minute), and ten
+    minutes hold their expected total to within one order."""
+    generator = ShopGenerator(seed=21)
+    minutes = 10
+
+    def done(generator, window_start):
+        pool_at = generator.state.pool_at
+        return pool_at is not None and window_start >= pools_out_at(generator) + timedelta(
+            minutes=minutes + 2
+        )
+
+    batches = live_on_the_shop_clock(generator, START, rate, done)
+    # The first full minute after the shop opened.
+    opened = pools_out_at(generator)
+    first = opened.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    placed, arrived, orders, lines = per_minute_orders(batches, first, minutes)
+    expected = rate * 60 * ORDER_SHARE
+    assert expected >= 1  # the share promises an order a minute even at 1 event/s
+    assert all(count >= 1 for count in placed), placed
+    assert all(abs(count - expected) <= 1 for count in placed), (placed, expected)
+    assert abs(sum(placed) - minutes * expected) <= 1, (placed, expected)
+    assert all(count >= 1 for count in arrived), arrived
+    assert all(abs(count - expected) <= 2 for count in arrived), (arrived, expected)
+    assert orders / lines == pytest.approx(ORDER_SHARE, rel=0.1), (orders, lines)
+    # Nothing else starves either: every order has its first payment, and some
+    # storefront sessions put something in the cart and leave (whole sessions,
+    # not a page view each).
+    payments = [json.loads(line) for _, _, b in batches for line in b.lines_by_table["payments"]]
+    placed_ids = {
+        json.loads(line)["order_id"] for _, _, b in batches for line in b.lines_by_table["orders"]
+    }
+    assert placed_ids <= {p["order_id"] for p in payments}
+    sessions = defaultdict(set)
+    for _, _, batch in batches:
+        for line in batch.lines_by_table["web_events"]:
+            event = json.loads(line)
+            if at(event["event_at"]) >= first:
+                sessions[event["session_id"]].add(event["event_type"])
+    abandoned = sum(
+        "add_to_cart" in kinds and "purchase" not in kinds for kinds in sessions.values()
+    )
+    bought = sum("purchase" in kinds for kinds in sessions.values())
+    assert 0.5 < abandoned / (abandoned + bought) < 0.85, (abandoned, bought)
+    assert 0.01 < bought / len(sessions) < 0.08, (bought, len(sessions))
+
+
+def test_after_a_backfill_the_live_stream_at_2_events_a_second_keeps_placing_orders(tmp_path):
+    """The README's `make demo ARGS="--backfill 2 --rate 2"`, through the producer
+    on its own clock (a fast fake wall clock): every minute of the first ten
+    live minutes has orders, about 2 x 60 x ORDER_SHARE of them."""
+    import threading
+
+    from snowcart.sources.producer import Producer
+    from snowcart.stages.local import LocalStage
+
+    stop = threading.Event()
+    live_until = START + timedelta(minutes=10)
+    wall = [START]
+    producer = None
+
+    def clock():  # fast: never ahead of the rate; stops after ten live minutes
+        wall[0] += timedelta(hours=1)
+        end = producer.state.output_end if producer is not None else None
+        if end is not None and datetime(1970, 1, 1) + timedelta(microseconds=end) >= live_until:
+            stop.set()
+        return wall[0]
+
+    producer = Producer(
+        ShopGenerator(seed=42), LocalStage(tmp_path / "stage"), tmp_path / "ledger.ndjson",
+        tmp_path / "producer.json", now=clock,
+    )  # fmt: skip
+    producer.run(None, 2.0, stop, backfill_days=2, start_at=START)
+    ordered = Counter()
+    for path in (tmp_path / "stage" / "orders").glob("*.ndjson"):
+        for line in path.read_text().splitlines():
+            moment = at(json.loads(line)["ordered_at"])
+            if START <= moment < live_until:
+                ordered[(moment - START) // timedelta(minutes=1)] += 1
+    counts = [ordered[m] for m in range(10)]
+    expected = 2 * 60 * ORDER_SHARE
+    assert all(count >= 1 for count in counts), counts
+    assert abs(sum(counts) - 10 * expected) <= 2, (counts, expected)
+
+
+def test_what_a_small_batch_cannot_hold_survives_a_restart_byte_for_byte():
+    """At 1-3 events a batch the state carries the expected orders' remainder,
+    rows waiting for room (backlog) and the rest of a browsing session: a state
+    restored from JSON mid-stream continues exactly as the running one."""
+    rate = 2.0
+
+    def batches(generator, first, count):
+        out = []
+        for number in range(first, first + count):
+            start = START + timedelta(seconds=number / rate)
+            out.append(
+                generator.batch(number, 1 + number % 3, start, start + timedelta(seconds=1 / rate))
+            )
+        return out
+
+    running = ShopGenerator(seed=4)
+    batches(running, 0, 900)  # past the pools (300 lines)
+    saw = {"backlog": False, "session": False, "owed": False}
+    for number in range(900, 1500, 50):
+        state = running.state
+        saw["backlog"] |= state.backlog_rows() > 0
+        saw["session"] |= bool(state.session_rest)
+        saw["owed"] |= 0 < state.owed_orders < 1
+        restored = ShopGenerator(seed=4, state=ShopState.from_json(state.to_json()))
+        assert restored.state.to_dict() == state.to_dict()
+        expected = batches(running, number, 50)
+        assert batches(restored, number, 50) == expected
+    assert all(saw.values()), saw
+
+
+def test_tiny_batches_after_the_pools_have_exactly_their_lines_and_a_true_ledger():
+    """1-5 events a batch, every fault on: orders that do not fit wait in the
+    backlog, yet each batch has exactly the lines asked for and its ledger
+    describes exactly its own lines."""
+    faults = Faults(
+        duplicate_rate=0.05, late_rate=0.02, out_of_order_rate=0.1, malformed_rate=0.02,
+        schema_drift_rate=0.05,
+    )  # fmt: skip
+    generator = ShopGenerator(seed=8, faults=faults)
+    out = []
+    for number in range(1500):
+        start = START + timedelta(seconds=number)
+        events = 1 + number % 5
+        batch = generator.batch(number, events, start, start + timedelta(seconds=1))
+        assert batch.events == events
+        out.append((start, start + timedelta(seconds=1), batch))
+    check_ledger(out)
+    assert sum(b.ledger["orders"]["orders"] for _, _, b in out) > 50

@@ -215,3 +215,32 @@ def test_source_freshness_warns_then_errors_as_loads_age(faulty_home, tmp_path):
     stale = dbt("source", "freshness", "--select", "source:shop.orders", home=tmp_path)
     assert stale.returncode == 1
     assert "ERROR STALE" in stale.stdout and "freshness of shop.orders" in stale.stdout
+
+
+def movement_event(event_id: str, product_id: str, kind: str, delta: int, at: datetime) -> str:
+    return json.dumps({
+        "event_id": event_id, "event_type": "inventory_movement", "event_at": stamp(at),
+        "movement_id": event_id, "product_id": product_id, "movement_type": kind,
+        "quantity_delta": delta, "moved_at": stamp(at),
+    })  # fmt: skip
+
+
+def test_a_young_home_sells_at_the_pace_of_the_days_it_has(tmp_path):
+    # Two days of data: 40 of 100 units sold, 20 a day; 60 left last 3 days, so
+    # the product must be flagged (under 14 days), not read as 105 days of stock
+    # (a 28-day average over 2 days of sales).
+    start = datetime(2026, 3, 1, 9, 0)
+    deliver(tmp_path, 0, {
+        "products": [product_event("p1", "P1", 8.0, start)],
+        "inventory": [
+            movement_event("m1", "P1", "sale", -20, start),
+            movement_event("m2", "P1", "sale", -20, start + timedelta(days=1)),
+            movement_event("m3", "P1", "restock", 0, start + timedelta(days=2)),
+        ],
+    })  # fmt: skip
+    [(on_hand, pace, days_left, reorder)] = query(
+        tmp_path,
+        "select stock_on_hand, average_daily_units_sold, days_until_stockout, needs_reorder"
+        " from analytics.rpt_inventory_current where product_id = 'P1'",
+    )
+    assert (on_hand, float(pace), float(days_left), reorder) == (60, 20.0, 3.0, True)

@@ -1,5 +1,7 @@
 -- Stock on hand per product, days until it runs out at the last 28 days' sales
--- pace, and a reorder alert. "Now" is the newest movement in the data.
+-- pace, and a reorder alert. "Now" is the newest movement in the data; with
+-- less than 28 days of data the pace is over the days there are (a young home
+-- would otherwise sell at a fraction of its real pace and never run out).
 with
 
 movements as (
@@ -12,7 +14,12 @@ products as (
 ),
 
 as_of as (
-    select max(moved_at) as newest_moved_at from movements
+    select
+        max(moved_at) as newest_moved_at,
+        least(
+            28, greatest(1, {{ datediff_days('min(moved_at)', 'max(moved_at)') }})
+        ) as pace_days
+    from movements
 ),
 
 per_product as (
@@ -43,9 +50,12 @@ stock as (
         products.category,
         products.initial_stock + coalesce(per_product.net_movement, 0) as stock_on_hand,
         coalesce(per_product.units_sold_28_days, 0) as units_sold_28_days,
-        round(coalesce(per_product.units_sold_28_days, 0) / 28.0, 4) as average_daily_units_sold,
+        round(
+            coalesce(per_product.units_sold_28_days, 0) / cast(as_of.pace_days as double), 4
+        ) as average_daily_units_sold,
         per_product.last_moved_at
     from products
+    cross join as_of
     left join per_product on products.product_id = per_product.product_id
 ),
 

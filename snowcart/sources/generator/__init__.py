@@ -2,10 +2,14 @@
 
 One `ShopGenerator.batch` call emits every kind of event a shop produces in a
 window of time, as NDJSON lines per landing table: orders with their lines,
-order status changes, returns, payments, inventory movements, customer and
-product changes (SCD2 material) and web sessions whose purchases are the orders.
-The first batch of a fresh shop starts with the reference pools (every
-customer_created and product_created); orders follow once they are all out.
+order status changes, returns, payments, inventory movements (sales, returns,
+adjustments, purchase orders received), customer and product changes (SCD2
+material) and web sessions whose purchases are the orders. The first batches of
+a fresh shop hold the reference pools (every product_created and the initial
+customers); orders follow once they are all out, and first-time customers are
+created with their first order (`customers`). docs/generator.md lists what the
+shop is calibrated to (repeat customers, conversion, cart abandonment, stock,
+revenue per product) and where each range comes from.
 
 How it stays fast and small:
 
@@ -15,15 +19,18 @@ How it stays fast and small:
   lifecycle (payment retry, paid, shipped, delivered, cancelled, returned,
   refunds, inventory movements) are pure functions of (seed, order number,
   minute it was placed in), computed with a counter-based hash (`hashing`,
-  `orders`). The first payment attempt comes with the order, seconds after it;
-  the later steps happen minutes to days after it. Instead of keeping millions
-  of open orders, the state keeps one record per minute of orders ("cohort") for
-  the longest lifecycle (4 days); `lifecycle` enumerates the events due in any
-  window directly.
-- `batches` plans a batch within its event budget: time-driven events first, up
-  to the budget (the rest waits: the state's "horizon"); new orders and their
-  sessions take what is left, browsing sessions fill the rest, so a batch has
-  exactly `events` lines (faults included). `formatting` writes the JSON.
+  `orders`, `customers`). The first payment attempt comes with the order, seconds
+  after it; the later steps happen minutes to days after it. Instead of keeping
+  millions of open orders, the state keeps one record per minute of orders
+  ("cohort") for the longest lifecycle (4 days); `lifecycle` enumerates the
+  events due in any window directly. Customers who came with an order are a
+  function of its number too: the state keeps only those that changed.
+- `batches` plans a batch within its event budget: the rows an earlier batch
+  could not hold first, time-driven events up to the budget (the rest waits:
+  the state's "horizon"), then new orders at their expected share (the fraction
+  of an order carried from batch to batch, so even a batch of one event keeps the
+  share), browsing sessions filling the rest; a batch has exactly `events` lines
+  (faults included). `formatting` writes the JSON.
 
 State: everything that carries from one batch to the next is one value,
 `ShopState` (`state`), serialisable with to_json/from_json. `ShopGenerator.make`

@@ -1,10 +1,18 @@
 """The plan of a batch: what goes in, in which order, within its event budget.
 
-Time-driven events (lifecycle steps, scheduled entity changes) come first, in
-time order; if they do not all fit (a tiny batch), the rest waits for the next
-batch (the state's horizon) and no new orders are placed until everything due is
-out. New orders and their sessions take what the budget leaves; browsing
-sessions fill the rest, so a batch has exactly the lines asked for."""
+A batch has exactly the lines asked for, however few. What it holds:
+
+1. rows an earlier batch made but could not hold (the state's backlog);
+2. the reference pools, first of all (the shop opens once they are out);
+3. time-driven events (lifecycle steps, scheduled entity changes), in time
+   order, as many as fit; the rest waits (the state's horizon);
+4. new orders with their sessions: each batch adds its expected orders
+   (lines x ORDER_SHARE) to the remainder the state carries and places the
+   whole orders in it, whatever its size, so orders keep their share at any
+   rate; with restocks, what does not fit waits in the backlog (web events
+   first) and goes out first in the next batch;
+5. browsing sessions filling the rest (a session the batch cannot finish goes
+   on in the next)."""
 
 from __future__ import annotations
 
@@ -12,11 +20,12 @@ import numpy as np
 
 from snowcart.sources.generator.browsing import filler
 from snowcart.sources.generator.catalog import CHANNELS, MINUTE_US, ORDER_SHARE, TABLES, US
-from snowcart.sources.generator.context import BatchContext
+from snowcart.sources.generator.columns import concat, rows, take
+from snowcart.sources.generator.context import BatchContext, Part
 from snowcart.sources.generator.entities import apply_pool, apply_scheduled
 from snowcart.sources.generator.formatting import Batch, format_batch
 from snowcart.sources.generator.hashing import cumulative, pick
-from snowcart.sources.generator.lifecycle import EARLIEST_STEP_US, MAX_LIFE_US, Due
+from snowcart.sources.generator.lifecycle import MAX_LIFE_US
 from snowcart.sources.generator.rows import emit_orders, lifecycle_rows
 from snowcart.sources.generator.schedule import STOCK_ADJUSTMENT
 from snowcart.sources.generator.stock import stock
@@ -32,53 +41,49 @@ def build(b: BatchContext) -> Batch:
         base = int(round(budget / (1 + 0.7 * faults.duplicate_rate)))
         b.dup_here, budget = budget - base, base
     b.budget = budget
+    take_backlog(b)
 
-    horizon = state.horizon
-    cohorts = state.cohorts
-    open_from = len(cohorts)
-    if len(cohorts) and (cohorts.minute[-1] + 1) * MINUTE_US > lo:
-        open_from = len(cohorts) - 1  # may still receive orders in this window
     # The reference pools come first, stamped at the window's start; the shop
     # opens (orders, sessions, scheduled changes) once they are all out.
     pool_total = b.shop.products + b.shop.customers
-    pool_take = min(pool_total - state.pool_emitted, budget)
+    pool_take = min(pool_total - state.pool_emitted, max(b.room, 0))
     if pool_take:
         apply_pool(b, np.full(pool_take, lo, dtype=np.int64))
         if state.pool_emitted == pool_total:
             state.pool_at = lo
     if state.pool_emitted < pool_total:
         state.horizon = state.last_end = hi
-        filler(b, budget - b.used, False)
+        filler(b, b.room, False)
         return format_batch(b, carried)
-    budget -= pool_take
-    scheduled = b.shop.schedule.events(horizon, hi)
-    due_closed = b.shop.lifecycle.due(state, cohorts.take(slice(0, open_from)), horizon, hi)
-    guard = hi
-    if open_from < len(cohorts):
-        guard = min(hi, int((cohorts.minute[-1] + 1) * MINUTE_US + EARLIEST_STEP_US))
+    room = max(b.room, 0)  # for time-driven events
 
-    # Decide first (line counts depend on hashes only), then apply in time order.
-    times = np.concatenate((scheduled.t, due_closed.t))
-    lines = np.concatenate((np.ones(len(scheduled.t), dtype=np.int64), due_closed.lines))
-    placed, due = None, due_closed
-    if lines.sum() > budget:
-        cut = min(fitting_until(b, times, lines, budget), guard)
-    else:
-        placed, due_open, accepted = place_orders(b, budget - int(lines.sum()), open_from)
-        due = Due.concat([due_closed, due_open])
-        cut = hi
-        if not accepted:  # even without new orders, the open cohort overflows
-            times = np.concatenate((scheduled.t, due.t))
-            lines = np.concatenate((np.ones(len(scheduled.t), dtype=np.int64), due.lines))
-            cut = fitting_until(b, times, lines, budget)
+    # New orders: their expected number, carried over from batch to batch.
+    state.owed_orders += (budget - pool_take) * ORDER_SHARE
+    place_lo = max(lo, state.pool_at + 1)
+    placed = None
+    if state.owed_orders >= 1 and place_lo < hi:
+        n = int(state.owed_orders)
+        state.owed_orders -= n
+        placed = place_orders(b, n, place_lo)
+
+    # Time-driven events, computed after placing (a window can hold the first
+    # steps of its own orders); what does not fit waits for the next batch.
+    horizon = state.horizon
+    scheduled = b.shop.schedule.events(horizon, hi)
+    due = b.shop.lifecycle.due(state, state.cohorts, horizon, hi)
+    times = np.concatenate((scheduled.t, due.t))
+    lines = np.concatenate((np.ones(len(scheduled.t), dtype=np.int64), due.lines))
+    cut = hi if lines.sum() <= room else fitting_until(b, times, lines, room)
     state.horizon = cut
-    caught_up = cut >= hi
     apply_scheduled(b, scheduled.where(scheduled.t < cut))
     lifecycle_rows(b, due.where(due.t < cut))
+    b.deferring = True
     if placed is not None:
         emit_orders(b, placed)
     stock(b, scheduled.where((scheduled.t < cut) & (scheduled.kind == STOCK_ADJUSTMENT)))
-    filler(b, b.room, caught_up)
+    b.deferring = False
+    filler(b, b.room, True)
+    defer_overflow(b)
     state.last_end = hi
     state.prune(MAX_LIFE_US)
     return format_batch(b, carried)
@@ -111,29 +116,57 @@ def take_carried(b: BatchContext) -> list[tuple[str, list[str]]]:
     return taken
 
 
-def place_orders(b: BatchContext, room: int, open_from: int):
-    """New orders and their web sessions, as many as fit `room` together with
-    the lifecycle they start inside this window. (placed, due, accepted)"""
-    state, rng = b.state, b.rng
-    place_lo = max(b.lo, state.pool_at + 1)
-    wanted = int(b.budget * ORDER_SHARE + rng.random()) if place_lo < b.hi else 0
-    n = min(wanted, max(room, 0) // 12)
-    for attempt in range(4):
-        if attempt == 3:
-            n = 0
-        placed = draw_orders(b, n, place_lo) if n else None
-        cohorts = state.cohorts.extended(placed["minute"], state.next_order) if n else state.cohorts
-        due = b.shop.lifecycle.due(state, cohorts.take(slice(open_from, None)), state.horizon, b.hi)
-        need = (placed["lines"] if n else 0) + due.line_total
-        if need <= room:
-            if n:
-                state.cohorts = cohorts
-                state.next_order += n
-            return placed, due, True
-        if not n:
-            return None, due, False
-        n = int(n * 0.9 * max(room, 0) / need)
-    raise AssertionError("unreachable: the last attempt places no orders")
+def take_backlog(b: BatchContext) -> None:
+    """The rows earlier batches could not hold: in this batch (those that do
+    not fit either go back to the backlog at the end)."""
+    for table, columns in b.state.backlog.items():
+        if rows(columns):
+            b.add(table, early=True, **columns)
+    b.state.backlog = {}
+
+
+def defer_overflow(b: BatchContext) -> None:
+    """If the batch holds more than its budget, the latest deferrable rows wait
+    in the backlog: web events first, then the rest; earlier rows go out first."""
+    over = b.used - b.budget
+    if over <= 0:
+        return
+    found = []  # (table, columns) of every deferrable part
+    for table in TABLES:
+        keep = [part for part in b.parts[table] if not part.deferrable]
+        found += [(table, dict(part)) for part in b.parts[table] if part.deferrable]
+        b.parts[table] = keep
+    table_of = np.concatenate([np.full(rows(c), i) for i, (_, c) in enumerate(found)])
+    t = np.concatenate([c["t"] for _, c in found])
+    web = np.array([table == "web_events" for table, _ in found])
+    rank = np.lexsort((t, web[table_of]))
+    out = np.zeros(len(t), dtype=bool)
+    out[rank[: len(t) - over]] = True
+    start = np.concatenate(([0], np.cumsum([rows(c) for _, c in found])))
+    kept: dict[str, list] = {table: [] for table in TABLES}
+    waiting: dict[str, list] = {table: [] for table in TABLES}
+    for i, (table, columns) in enumerate(found):
+        now = out[start[i] : start[i + 1]]
+        kept[table].append(take(columns, now))
+        waiting[table].append(take(columns, ~now))
+    b.used -= over
+    for table in TABLES:
+        columns = concat(kept[table])
+        if rows(columns):
+            b.parts[table].append(Part(columns))
+        left = concat(waiting[table])
+        if rows(left):
+            b.state.backlog[table] = left
+
+
+def place_orders(b: BatchContext, n: int, place_lo: int) -> dict:
+    """n new orders in [place_lo, hi): drawn, numbered, in the state's cohorts."""
+    state = b.state
+    placed = draw_orders(b, n, place_lo)
+    state.cohorts = state.cohorts.extended(placed["minute"], state.next_order)
+    state.index_hours(placed["t"], state.next_order)
+    state.next_order += n
+    return placed
 
 
 def draw_orders(b: BatchContext, n: int, place_lo: int) -> dict:
@@ -159,5 +192,4 @@ def draw_orders(b: BatchContext, n: int, place_lo: int) -> dict:
         "session_length": rng.uniform(60, 1200, len(web)) * US,
         "extra_draws": rng.random(int(extra.sum())),
         "place_lo": place_lo,
-        "lines": 2 * n + int(paid_now.sum()) + int(session_events.sum()),
     }

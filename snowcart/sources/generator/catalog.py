@@ -156,17 +156,45 @@ WEEKEND_FACTOR = 1.25
 PROMO_FACTOR = 1.6
 WEEK_MEAN = sum(HOURLY_PROFILE) / 24 * (5 + 2 * WEEKEND_FACTOR) / 7
 
-# Mix and rates.
-ORDER_SHARE = 0.058  # new orders per line of budget; their lifecycle fills most of the rest
+# Mix and rates (docs/generator.md says where each range comes from).
+# New orders per line of budget. With the lifecycle and the session each order
+# brings (~16 lines), and browsing sessions filling the rest, this sets session
+# conversion (~4%); it is also what keeps an order a minute at 1 event/s (1.35).
+ORDER_SHARE = 0.0225
 GUEST_RATE = 0.05
+NEW_CUSTOMER_SHARE = 0.6  # registered orders placed by a first-time customer
+# A returning order's customer is the customer of an earlier order, drawn
+# (k - first + pool) * u ** RETURN_RECENCY orders back: customers with more orders
+# come back more often (a long tail), recent ones a little more.
+RETURN_RECENCY = 1.5
 FIRST_PAYMENT_FAILS = 0.06
 SECOND_PAYMENT_FAILS = 0.25  # of those: the order is cancelled
 CANCEL_AFTER_PAYMENT = 0.03
 RETURN_RATE = 0.08  # of delivered orders
-CUSTOMER_POWER = 2.5  # repeat customers: early customers of a country order most
-SIGNUPS_PER_DAY = 0.01  # new customers a day, as a share of the initial pool
-CUSTOMER_CHANGES_PER_DAY = 0.05  # customer updates a day, as a share of the initial pool
+CUSTOMER_CHANGES_PER_DAY = 40.0  # customer updates a day (segment, address, e-mail)
 PRICE_CHANGES_PER_DAY = 0.25  # product updates a day, as a share of products
 ADJUSTMENTS_PER_HOUR = 1.0
-RESTOCK_PERIOD_US = 10 * MINUTE_US  # each product's stock is checked this often
 GROWTH_DAYS = 30.0  # growth reaches tanh(days / GROWTH_DAYS) of its full effect
+
+# Storefront sessions that buy nothing: page views (most leave after one),
+# sometimes a cart, and of those some reach checkout (cart abandonment ~70%).
+BROWSE_VIEW_WEIGHTS = (0.80, 0.12, 0.05, 0.03)  # 1..4 page views
+BROWSE_CART = 0.105
+BROWSE_CHECKOUT = 0.35  # of sessions with a cart
+
+# Product demand: Zipf-Mandelbrot over popularity ranks, cheaper items selling
+# more units (units ~ price ** -PRICE_ELASTICITY): revenue is a long tail.
+POPULARITY_SHIFT = 5.0
+POPULARITY_POWER = 1.1
+PRICE_ELASTICITY = 0.9
+
+# Stock: each product is checked every RESTOCK_PERIOD_US; below REORDER_DAYS of
+# demand (a smoothed rate of units ordered) a purchase order is placed for
+# ORDER_UP_TO_DAYS of demand; it arrives LEAD_DAYS later as a "restock" movement.
+RESTOCK_PERIOD_US = 10 * MINUTE_US
+DEMAND_DAYS = 7.0  # time constant of the demand estimate
+REORDER_DAYS = 18.0
+ORDER_UP_TO_DAYS = 45.0
+LEAD_DAYS = (1.0, 7.0)
+INITIAL_COVER_DAYS = (10.0, 40.0)  # initial stock, in days of expected demand
+MIN_STOCK = 5

@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 
 class Part(dict):
     """Columns of one table's rows: numpy arrays of one length; 't' is the event
-    time (shop clock), 'key' the position in the file (= t unless a fault moves it)."""
+    time (shop clock), 'key' the position in the file (= t unless a fault moves it).
+    `deferrable`: rows that may wait for the next batch when this one is full
+    (a new order's, a restock); `early`: rows an earlier batch made (its backlog)."""
+
+    deferrable = False
+    early = False
 
 
 class BatchContext:
@@ -43,9 +48,13 @@ class BatchContext:
         self.dup_here = 0  # duplicates of this batch's own lines
         self.parts: dict[str, list[Part]] = {table: [] for table in TABLES}
         self.used = 0
+        self.deferring = False  # rows added now may wait for the next batch
+        self.orders_at_start = state.next_order  # orders before it were placed earlier
+        self.demand = np.zeros(shop.products)  # units ordered in this batch, per product
 
-    def add(self, table: str, **columns) -> None:
+    def add(self, table: str, deferrable: bool = False, early: bool = False, **columns) -> None:
         part = Part(columns)
+        part.deferrable, part.early = deferrable or early or self.deferring, early
         if "key" not in part:
             part["key"] = part["t"]
         if len(part["t"]):

@@ -1,30 +1,41 @@
-"""Customers and products as events: the reference pools, sign-ups, customer
-changes and price changes, and the JSON body of each."""
+"""Customers and products as events: the reference pools, customers who come
+with their first order, customer changes and price changes, and the JSON body
+of each."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from snowcart.sources.generator.catalog import (
     AGE_GROUPS,
-    AGE_WEIGHTS,
     CATEGORIES,
-    DAY_US,
-    GROWTH_DAYS,
+    INITIAL_COVER_DAYS,
+    LINE_COUNT_WEIGHTS,
+    MIN_STOCK,
     MINUTE_US,
+    ORDER_SHARE,
+    QUANTITY_WEIGHTS,
     SEGMENTS,
+    US,
 )
 from snowcart.sources.generator.clock import money, timestamps
 from snowcart.sources.generator.context import BatchContext
-from snowcart.sources.generator.hashing import Slot, cumulative, pick, smix
-from snowcart.sources.generator.schedule import (
-    CUSTOMER_CHANGE,
-    PRICE_CHANGE,
-    SIGNUP,
-    Scheduled,
+from snowcart.sources.generator.customers import ATTRIBUTES
+from snowcart.sources.generator.hashing import Slot, smix
+from snowcart.sources.generator.schedule import CUSTOMER_CHANGE, PRICE_CHANGE, Scheduled
+from snowcart.sources.generator.state import BORN, BORN_ID
+
+MEAN_UNITS_PER_ORDER = sum((n + 1) * w for n, w in enumerate(LINE_COUNT_WEIGHTS)) * sum(
+    (q + 1) * w for q, w in enumerate(QUANTITY_WEIGHTS)
 )
+
+
+def expected_demand(b: BatchContext) -> np.ndarray:
+    """Units a day each product should sell at this batch's pace (events per
+    average-second of demand): the prior of the demand estimate."""
+    activity = b.shop.rhythm.activity(b.lo, b.hi) or (b.hi - b.lo) / US
+    rate = b.events / max(activity, 1e-9)
+    return rate * 86400 * ORDER_SHARE * MEAN_UNITS_PER_ORDER * b.shop.ref.demand_share
 
 
 def apply_pool(b: BatchContext, times: np.ndarray) -> None:
@@ -36,6 +47,13 @@ def apply_pool(b: BatchContext, times: np.ndarray) -> None:
     is_product = index < b.shop.products
     if is_product.any():
         products = index[is_product]
+        # Stock for a month or so of the demand this pace brings.
+        demand = expected_demand(b)[products]
+        low, high = INITIAL_COVER_DAYS
+        cover = low + (high - low) * b.shop.keys.u(Slot.STOCK_COVER, products)
+        state.p_initial[products] = np.maximum(np.round(demand * cover), MIN_STOCK).astype(np.int64)
+        state.p_stock[products] = state.p_initial[products]
+        state.p_rate[products] = demand
         b.add(
             "products",
             t=times[is_product],
@@ -48,41 +66,28 @@ def apply_pool(b: BatchContext, times: np.ndarray) -> None:
             "customers",
             t=times[~is_product],
             etype=np.zeros(len(customers), dtype=np.int64),
-            body=np.array([customer_body(b, int(c)) for c in customers], dtype=object),
+            body=np.array(customer_bodies(b, customers), dtype=object),
         )
 
 
+def orders_before(b: BatchContext, t: int) -> int:
+    """An order number no order placed at or after t's minute is below."""
+    cohorts = b.state.cohorts
+    at = int(np.searchsorted(cohorts.minute, t // MINUTE_US, side="left"))
+    return int(cohorts.first_k[at]) if at < len(cohorts) else b.orders_at_start
+
+
 def apply_scheduled(b: BatchContext, s: Scheduled) -> None:
-    """Sign-ups, customer changes and price changes, in time order."""
-    state, ref = b.state, b.shop.ref
+    """Customer changes and price changes, in time order (sign-ups: customers
+    now come with their first order)."""
+    state = b.state
+    people = b.shop.orders.people
     customer_rows, product_rows = [], []
-    for kind, t, u in zip(s.kind.tolist(), s.t.tolist(), s.u.tolist(), strict=True):
-        if kind == SIGNUP:
-            weights = ref.base_weights * (
-                1 + ref.growth * math.tanh(max(t - state.origin, 0) / DAY_US / GROWTH_DAYS) * 2
-            )
-            country = int(pick(cumulative(weights), np.array([u[0]]))[0])
-            region = int(ref.region_first[country] + int(u[1] ** 1.6 * ref.region_count[country]))
-            city = int(ref.city_first[region] + int(u[2] * ref.city_count[region]))
-            age = int(pick(cumulative(AGE_WEIGHTS), np.array([u[3]]))[0])
-            segment = 0 if u[3] < 0.85 else 1
-            added = state.add_customer(t, country, region, city, age, segment)
-            customer_rows.append((t, 0, customer_body(b, added)))
-        elif kind == CUSTOMER_CHANGE:
-            existing = int(np.searchsorted(state.c_created, t, side="left"))
-            if not existing:
-                continue
-            c = min(int(u[0] * existing), existing - 1)
-            if u[1] < 0.4:
-                state.c_segment[c] = (state.c_segment[c] + 1 + int(u[2] * 3)) % len(SEGMENTS)
-            elif u[1] < 0.7:
-                country = state.c_country[c]
-                region = ref.region_first[country] + int(u[2] * ref.region_count[country])
-                state.c_region[c] = region
-                state.c_city[c] = ref.city_first[region] + int(u[3] * ref.city_count[region])
-            else:
-                state.c_email_version[c] += 1
-            customer_rows.append((t, 1, customer_body(b, c)))
+    for kind, t, u in zip(s.kind.tolist(), s.t.tolist(), s.u, strict=True):
+        if kind == CUSTOMER_CHANGE:
+            code = int(people.returning(state, orders_before(b, t), u[:1])[0])
+            people.change(state, code, u)
+            customer_rows.append((t, 1, customer_bodies(b, [code])[0]))
         elif kind == PRICE_CHANGE:
             p = min(int(u[0] * b.shop.products), b.shop.products - 1)
             if u[1] < 0.8:
@@ -105,26 +110,36 @@ def apply_scheduled(b: BatchContext, s: Scheduled) -> None:
             )
 
 
-def customer_body(b: BatchContext, c: int) -> str:
-    state, ref = b.state, b.shop.ref
-    country = int(state.c_country[c])
-    first = smix(b.shop.keys[Slot.NAME_FIRST] ^ c) % len(ref.first_names[country])
-    last = smix(b.shop.keys[Slot.NAME_LAST] ^ c) % len(ref.last_names[country])
-    version = int(state.c_email_version[c])
-    domains = ref.domains[country]
-    domain = domains[smix(b.shop.keys[Slot.DOMAIN] ^ (c * 64 + version)) % len(domains)]
-    fa, la = ref.first_ascii[country][first], ref.last_ascii[country][last]
-    email = (
-        f"{fa}.{la}{c + 1}@{domain}" if not version else f"{fa[0]}{la}{c + 1}.{version}@{domain}"
-    )
-    signup = timestamps(np.array([state.c_signup[c] + state.offset]))[0]
-    return (
-        f'"customer_id":"C{c + 1:06d}","name":"{ref.first_names[country][first]} '
-        f'{ref.last_names[country][last]}","email":"{email}",'
-        f'"country_code":"{ref.country_codes[country]}","region":"{ref.region_names[state.c_region[c]]}",'
-        f'"city":"{ref.city_names[state.c_city[c]]}","age_group":"{AGE_GROUPS[state.c_age[c]]}",'
-        f'"segment":"{SEGMENTS[state.c_segment[c]]}","signup_at":"{signup}"'
-    )
+def customer_bodies(b: BatchContext, codes) -> list[str]:
+    """The JSON bodies of customers (codes: an initial customer's index, or BORN + k)."""
+    state, ref, keys = b.state, b.shop.ref, b.shop.keys
+    codes = np.asarray(codes, dtype=np.int64)
+    a = b.shop.orders.people.attributes(state, codes)
+    signups = timestamps(a["signup"] + state.offset)
+    bodies = []
+    for c, country, region, city, age, segment, version, signup in zip(
+        codes.tolist(), *(a[name].tolist() for name in ATTRIBUTES[:6]), signups, strict=True
+    ):
+        number = c + 1 if c < BORN else BORN_ID + c - BORN
+        first = smix(keys[Slot.NAME_FIRST] ^ c) % len(ref.first_names[country])
+        last = smix(keys[Slot.NAME_LAST] ^ c) % len(ref.last_names[country])
+        domains = ref.domains[country]
+        domain = domains[smix(keys[Slot.DOMAIN] ^ (c * 64 + version)) % len(domains)]
+        fa, la = ref.first_ascii[country][first], ref.last_ascii[country][last]
+        email = (
+            f"{fa}.{la}{number}@{domain}"
+            if not version
+            else f"{fa[0]}{la}{number}.{version}@{domain}"
+        )
+        customer_id = f"C{number:06d}" if c < BORN else f"C{number:d}"
+        bodies.append(
+            f'"customer_id":"{customer_id}","name":"{ref.first_names[country][first]} '
+            f'{ref.last_names[country][last]}","email":"{email}",'
+            f'"country_code":"{ref.country_codes[country]}","region":"{ref.region_names[region]}",'
+            f'"city":"{ref.city_names[city]}","age_group":"{AGE_GROUPS[age]}",'
+            f'"segment":"{SEGMENTS[segment]}","signup_at":"{signup}"'
+        )
+    return bodies
 
 
 def product_body(b: BatchContext, p: int) -> str:
@@ -133,5 +148,5 @@ def product_body(b: BatchContext, p: int) -> str:
     return (
         f'"product_id":"{ref.product_ids[p]}","name":"{ref.product_names[p]}",'
         f'"category":"{CATEGORIES[ref.product_category[p]][0]}","unit_cost":{cost},'
-        f'"list_price":{price},"initial_stock":{int(ref.initial_stock[p])}'
+        f'"list_price":{price},"initial_stock":{int(state.p_initial[p])}'
     )

@@ -66,8 +66,10 @@ class Slot:
         GUEST, COUNTRY, CUSTOMER, CHANNEL, METHOD, LINES, PRODUCT, QUANTITY, DISCOUNT,
         DISCOUNT_RATE, FAIL1, FAIL2, CANCEL, RETURN, RETURN_LINE, RETURN_QTY, HOLD1, HOLD2,
         HOLD3, NAME_FIRST, NAME_LAST, DOMAIN, PROMO_DAY, PROMO_START, PROMO_LENGTH,
-        RESTOCK_PHASE,
-    ) = range(26)  # fmt: skip
+        RESTOCK_PHASE, NEW_CUSTOMER, PARENT, C_REGION, C_CITY, C_AGE, C_SEGMENT, STOCK_COVER,
+        LEAD_TIME,
+    ) = range(34)  # fmt: skip
+    COUNT = 34
     JITTER, PERM_A, PERM_C = 100, 200, 300  # + lifecycle step group
 
 
@@ -78,7 +80,7 @@ class Keys:
     """The hash key of each slot for a seed."""
 
     def __init__(self, seed: int) -> None:
-        self._keys = {slot: key(seed, 7, slot) for slot in range(26)}
+        self._keys = {slot: key(seed, 7, slot) for slot in range(Slot.COUNT)}
         for group in range(GROUP_COUNT):
             for base in (Slot.JITTER, Slot.PERM_A, Slot.PERM_C):
                 self._keys[base + group] = key(seed, 7, base + group)

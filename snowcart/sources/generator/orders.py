@@ -11,12 +11,7 @@ import numpy as np
 from snowcart.sources.generator.catalog import (
     CANCEL_AFTER_PAYMENT,
     CHANNEL_WEIGHTS,
-    COUNTRIES,
-    CUSTOMER_POWER,
-    DAY_US,
     FIRST_PAYMENT_FAILS,
-    GROWTH_DAYS,
-    GUEST_RATE,
     HOUR_US,
     LINE_COUNT_WEIGHTS,
     METHOD_WEIGHTS,
@@ -26,9 +21,12 @@ from snowcart.sources.generator.catalog import (
     SECOND_PAYMENT_FAILS,
 )
 from snowcart.sources.generator.clock import Rhythm
+from snowcart.sources.generator.customers import CustomerModel
 from snowcart.sources.generator.hashing import Keys, Slot, cumulative, pick
 from snowcart.sources.generator.reference import Reference
-from snowcart.sources.generator.state import ShopState
+from snowcart.sources.generator.state import BORN, ShopState
+
+LEGACY_CUSTOMER_POWER = 2.5  # how a version 1 state's orders drew their customers
 
 
 @dataclass
@@ -37,7 +35,7 @@ class Orders:
 
     k: np.ndarray
     minute: np.ndarray
-    customer: np.ndarray  # customer index, -1 for a guest
+    customer: np.ndarray  # customer code (see customers), -1 for a guest
     country: np.ndarray
     channel: np.ndarray
     method: np.ndarray
@@ -57,6 +55,11 @@ class Orders:
     def total(self) -> np.ndarray:
         return self.gross - self.discount
 
+    @property
+    def new_customer(self) -> np.ndarray:
+        """Orders whose customer is created with them."""
+        return self.customer == BORN + self.k
+
 
 class OrderModel:
     """Order content and outcomes for a seed's keys and reference pools."""
@@ -64,40 +67,53 @@ class OrderModel:
     def __init__(self, keys: Keys, ref: Reference, rhythm: Rhythm, out_of_order_rate: float):
         self.keys = keys
         self.ref = ref
+        self.people = CustomerModel(keys, ref)
         self.rhythm = rhythm
         self.products = len(ref.product_ids)
         self.out_of_order_rate = out_of_order_rate
 
-    def _country_cum(self, state: ShopState, minute: np.ndarray) -> np.ndarray:
-        """Cumulative country weights (n, countries) with regional growth."""
-        ref, origin = self.ref, state.origin
-        days = (minute * MINUTE_US - (origin or 0)) // DAY_US if origin else minute * 0
-        unique, inverse = np.unique(np.maximum(days, 0), return_inverse=True)
-        growth = np.tanh(unique / GROWTH_DAYS)[:, None] * ref.growth[None, :]
-        cum = np.cumsum(ref.base_weights[None, :] * (1 + growth), axis=1)
-        return (cum / cum[:, -1:])[inverse]
+    def customers(self, state: ShopState, k: np.ndarray, minute: np.ndarray):
+        """Who placed orders k (placed in `minute`) and where they ship: (customer
+        codes, countries)."""
+        people = self.people
+        drawn = people.drawn_country(state, k, people.days_of_minute(state, minute))
+        customer = np.full(len(k), -1, dtype=np.int64)
+        registered = ~people.guest(k)
+        modern = registered & (k >= state.first_order)
+        customer[modern] = people.walk(state, k[modern])
+        country = drawn
+        returning = modern & (customer != BORN + k)
+        country[returning] = people.country(state, customer[returning])
+        legacy = np.flatnonzero(registered & (k < state.first_order))
+        if len(legacy):
+            customer[legacy] = self._legacy_customers(
+                state, k[legacy], minute[legacy], drawn[legacy]
+            )
+        return customer, country
+
+    def _legacy_customers(self, state, k, minute, country) -> np.ndarray:
+        """Orders a version 1 state placed: a customer of their country, created
+        before them, early customers ordering most (as version 1 drew them)."""
+        customer = np.full(len(k), -1, dtype=np.int64)
+        draw = self.keys.u(Slot.CUSTOMER, k) ** LEGACY_CUSTOMER_POWER
+        for c, (ids, created) in enumerate(state.eligibility()):
+            rows = np.flatnonzero(country == c)
+            if not len(rows) or not len(ids):
+                continue
+            eligible = np.searchsorted(created, minute[rows] * MINUTE_US, side="left")
+            index = np.minimum(
+                (eligible * draw[rows]).astype(np.int64), np.maximum(eligible - 1, 0)
+            )
+            found = eligible > 0
+            customer[rows[found]] = ids[index[found]]
+        return customer
 
     def content(self, state: ShopState, k: np.ndarray, minute: np.ndarray) -> Orders:
         """Who ordered what at which price, for orders k placed in `minute`."""
         k = np.asarray(k, dtype=np.int64)
         n = len(k)
         u = self.keys.u
-        guest = u(Slot.GUEST, k) < GUEST_RATE
-        country = (self._country_cum(state, minute) < u(Slot.COUNTRY, k)[:, None]).sum(axis=1)
-        country = np.minimum(country, len(COUNTRIES) - 1)
-        customer = np.full(n, -1, dtype=np.int64)
-        draw = u(Slot.CUSTOMER, k) ** CUSTOMER_POWER
-        minute_start = minute * MINUTE_US
-        for c, (ids, created) in enumerate(state.eligibility()):
-            rows = np.flatnonzero((country == c) & ~guest)
-            if not len(rows) or not len(ids):
-                continue
-            eligible = np.searchsorted(created, minute_start[rows], side="left")
-            index = np.minimum(
-                (eligible * draw[rows]).astype(np.int64), np.maximum(eligible - 1, 0)
-            )
-            found = eligible > 0
-            customer[rows[found]] = ids[index[found]]
+        customer, country = self.customers(state, k, minute)
         channel, line_count = self.channel_and_lines(k)
         line_start = np.concatenate(([0], np.cumsum(line_count)[:-1])).astype(np.int64)
         total_lines = int(line_count.sum())

@@ -10,7 +10,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from snowcart.sources.generator.catalog import ADJECTIVES, CATEGORIES, COUNTRIES
+from snowcart.sources.generator.catalog import (
+    ADJECTIVES,
+    CATEGORIES,
+    COUNTRIES,
+    POPULARITY_POWER,
+    POPULARITY_SHIFT,
+    PRICE_ELASTICITY,
+)
 from snowcart.sources.generator.hashing import cumulative, key
 
 
@@ -49,7 +56,8 @@ class Reference:
     product_category: np.ndarray
     base_price: np.ndarray  # cents
     base_cost: np.ndarray
-    initial_stock: np.ndarray
+    legacy_stock: np.ndarray  # the initial stock version 1 states gave their products
+    demand_share: np.ndarray  # of order lines, per product
     popularity_cum: np.ndarray  # over popularity ranks
     popularity_order: np.ndarray  # product index of each popularity rank
 
@@ -106,7 +114,13 @@ def reference(seed: int, products: int) -> Reference:
             name = f"{name} {index + 1}"
         seen.add(name)
         names.append(escaped(name))
-    popularity = 1.0 / np.arange(1, products + 1) ** 1.1
+    # A random product at each rank of a Zipf-Mandelbrot curve, cheaper items
+    # selling more units: revenue is a long tail, not one item.
+    legacy_stock = rng.integers(50, 500, size=products)
+    rank = rng.permutation(products)
+    weight = (rank + 1 + POPULARITY_SHIFT) ** -POPULARITY_POWER
+    weight = weight * (price / np.median(price)) ** -PRICE_ELASTICITY
+    order = np.argsort(-weight, kind="stable")
     return Reference(
         first_names=tuple(first),
         last_names=tuple(last),
@@ -128,7 +142,8 @@ def reference(seed: int, products: int) -> Reference:
         product_category=category,
         base_price=price,
         base_cost=cost,
-        initial_stock=rng.integers(50, 500, size=products),
-        popularity_cum=cumulative(popularity),
-        popularity_order=rng.permutation(products),
+        legacy_stock=legacy_stock,
+        demand_share=weight / weight.sum(),
+        popularity_cum=cumulative(weight[order]),
+        popularity_order=order,
     )

@@ -24,6 +24,7 @@ from snowcart.sources.generator.catalog import (
     VIEW,
 )
 from snowcart.sources.generator.context import BatchContext
+from snowcart.sources.generator.entities import customer_bodies
 from snowcart.sources.generator.formatting import line_json
 from snowcart.sources.generator.hashing import Slot, pick
 from snowcart.sources.generator.lifecycle import (
@@ -53,6 +54,16 @@ def emit_orders(b: BatchContext, placed: dict) -> None:
     state = b.state
     t, k = placed["t"], placed["k"]
     c = b.shop.orders.content(state, k, placed["minute"])
+    b.demand += np.bincount(c.product, weights=c.quantity, minlength=b.shop.products)
+    # A first-time customer is created with the order, just before it.
+    new = np.flatnonzero(c.new_customer)
+    if len(new):
+        b.add(
+            "customers",
+            t=np.maximum(t[new] - US // 2, placed["place_lo"]),
+            etype=np.zeros(len(new), dtype=np.int64),
+            body=np.array(customer_bodies(b, c.customer[new]), dtype=object),
+        )
     b.add(
         "orders",
         t=t,
@@ -110,12 +121,14 @@ def emit_orders(b: BatchContext, placed: dict) -> None:
     length = np.minimum(placed["session_length"][owner], placed_t - placed["place_lo"])
     times = placed_t - (length * (1 - step / np.maximum(total - 1, 1))).astype(np.int64)
     session = np.array([f"S{x:010d}" for x in k[web].tolist()], dtype=object)[owner]
+    # A first-time customer browses anonymously and registers as it buys.
+    customer = np.where(c.new_customer[order] & (kind != PURCHASE), -1, c.customer[order])
     b.add(
         "web_events",
         t=times,
         etype=kind,
         session=session,
-        customer=c.customer[order],
+        customer=customer,
         product=product,
         order=np.where(kind == PURCHASE, k[order], -1),
     )

@@ -1,5 +1,6 @@
-"""Entity events scheduled by time, independent of orders: sign-ups, customer
-and product changes, stock adjustments, and the periodic stock checks."""
+"""Entity events scheduled by time, independent of orders: customer and product
+changes, stock adjustments, and the periodic stock checks. (Customers sign up
+with their first order: see `customers`.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from snowcart.sources.generator.catalog import (
     MINUTE_US,
     PRICE_CHANGES_PER_DAY,
     RESTOCK_PERIOD_US,
-    SIGNUPS_PER_DAY,
 )
 from snowcart.sources.generator.clock import Rhythm
 from snowcart.sources.generator.hashing import Keys, Slot
@@ -22,8 +22,8 @@ from snowcart.sources.generator.hashing import Keys, Slot
 
 @dataclass
 class Scheduled:
-    """Entity events scheduled by time: sign-ups, customer and product changes,
-    stock adjustments. `u` holds each event's own uniform draws."""
+    """Entity events scheduled by time: customer and product changes, stock
+    adjustments. `u` holds each event's own uniform draws."""
 
     kind: np.ndarray
     t: np.ndarray
@@ -33,7 +33,7 @@ class Scheduled:
         return Scheduled(self.kind[mask], self.t[mask], self.u[mask])
 
 
-SIGNUP, CUSTOMER_CHANGE, PRICE_CHANGE, STOCK_ADJUSTMENT = range(4)
+SIGNUP, CUSTOMER_CHANGE, PRICE_CHANGE, STOCK_ADJUSTMENT = range(4)  # SIGNUP: no longer made
 
 
 class Schedule:
@@ -49,20 +49,17 @@ class Schedule:
     def events(self, lo: int, hi: int) -> Scheduled:
         """Every scheduled entity event in [lo, hi), in time order."""
         kinds, times, draws = [], [], []
-        pool, products = self.customers, self.products
+        products = self.products
         per_hour = {
-            SIGNUP: SIGNUPS_PER_DAY * pool / 24,
-            CUSTOMER_CHANGE: CUSTOMER_CHANGES_PER_DAY * pool / 24,
+            CUSTOMER_CHANGE: CUSTOMER_CHANGES_PER_DAY / 24,
             PRICE_CHANGE: PRICE_CHANGES_PER_DAY * products / 24,
             STOCK_ADJUSTMENT: ADJUSTMENTS_PER_HOUR,
         }
         if hi > lo:
             for hour in range(lo // HOUR_US, (hi - 1) // HOUR_US + 1):
-                # Shop-clock rhythm: a schedule cannot depend on later pauses.
-                weight = float(self.rhythm.hour_weight(np.array([hour]))[0])
                 for kind, rate in per_hour.items():
                     rng = np.random.default_rng([self.seed, 10 + kind, hour])
-                    count = int(rng.poisson(rate * (weight if kind == SIGNUP else 1.0)))
+                    count = int(rng.poisson(rate))
                     if not count:
                         continue
                     if kind == PRICE_CHANGE:  # prices change on the minute

@@ -25,13 +25,15 @@ class ShopGenerator:
 
     `make(state, ...)` is the pure form: it returns the batch and the next state
     and leaves `state` as it was. `batch(...)` is the convenient one: it continues
-    from `self.state` and keeps the next state there."""
+    from `self.state` and keeps the next state there. `customers` is the number
+    of initial customers (the shop's base before its first order); `products`
+    the catalogue."""
 
     def __init__(
         self,
         seed: int = 42,
         faults: Faults | None = None,
-        customers: int = 1000,
+        customers: int = 100,
         products: int = 200,
         state: ShopState | None = None,
     ) -> None:
@@ -70,6 +72,8 @@ class ShopGenerator:
         if (state.customers, state.products) != (self.customers, self.products):
             raise ValueError("the state's pool sizes differ from the generator's")
         after = state.copy()
+        if (after.p_initial < 0).any():  # a version 1 state: its products' initial stock
+            after.p_initial = self.ref.legacy_stock.astype(np.int64).copy()
         ws = to_us(window_start)
         lo, hi = after.open_window(ws, max(to_us(window_end) - ws, 1))
         rng = np.random.default_rng([self.seed, 4, number])

@@ -16,13 +16,17 @@ from snowcart.sources.generator.catalog import (
     AGE_WEIGHTS,
     COUNTRIES,
     DAY_US,
+    HOUR_US,
     MINUTE_US,
     SEGMENT_WEIGHTS,
 )
+from snowcart.sources.generator.columns import Columns, from_lists, rows, to_lists
 from snowcart.sources.generator.hashing import cumulative, pick
 from snowcart.sources.generator.reference import Reference
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+BORN = 1 << 40  # customer code of the customer who came with order k: BORN + k
+BORN_ID = 1_000_000  # ... and its id: C(BORN_ID + k)
 
 
 @dataclass
@@ -71,14 +75,22 @@ _SCALARS = (
     "next_movement", "next_session",
 )  # fmt: skip
 _CUSTOMER = ("country", "region", "city", "age", "segment", "email_version", "signup", "created")
-_PRODUCT = ("price", "cost", "stock")
+_OVERRIDE = ("code", "region", "city", "segment", "email_version")
+_PRODUCT = ("price", "cost", "stock", "initial", "po_qty", "po_at")
 _HISTORY = ("product", "minute", "price")
+
+
+def _empty() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
 
 
 @dataclass
 class ShopState:
-    """Clock, counters, customers (c_*), products (p_*), price history (h_*),
-    open order cohorts and duplicates carried to the next batch."""
+    """Clock, counters, the initial customers (c_*) and changes to customers who
+    came with an order (o_*, see `customers`), products (p_*), price history
+    (h_*), open order cohorts, what a batch's budget could not hold yet (the
+    expected orders' remainder, a backlog of rows, the rest of a browsing
+    session) and duplicates carried to the next batch."""
 
     customers: int
     products: int
@@ -89,14 +101,30 @@ class ShopState:
     c_segment: np.ndarray
     c_email_version: np.ndarray
     c_signup: np.ndarray  # relative to the first batch until it starts
-    c_created: np.ndarray  # -1: in the initial pool
+    c_created: np.ndarray  # -1: in the initial pool (later: a version 1 sign-up)
     p_price: np.ndarray  # cents
     p_cost: np.ndarray
     p_stock: np.ndarray
-    p_rate: np.ndarray  # units sold per hour, smoothed
+    p_rate: np.ndarray  # demand: units ordered per day, smoothed
     h_product: np.ndarray  # sorted by (product, minute)
     h_minute: np.ndarray
     h_price: np.ndarray
+    p_initial: np.ndarray = field(default_factory=_empty)  # initial stock (set with the pool)
+    p_po_qty: np.ndarray = field(default_factory=_empty)  # open purchase order: units, 0: none
+    p_po_at: np.ndarray = field(default_factory=_empty)  # ... and when it arrives
+    o_code: np.ndarray = field(default_factory=_empty)  # sorted
+    o_region: np.ndarray = field(default_factory=_empty)
+    o_city: np.ndarray = field(default_factory=_empty)
+    o_segment: np.ndarray = field(default_factory=_empty)
+    o_email_version: np.ndarray = field(default_factory=_empty)
+    # Orders before first_order are history (another producer's, or a version 1
+    # state's): a returning customer reaching back there is an initial customer.
+    first_order: int = 1
+    # The first order number placed at or after each hour since the origin.
+    hour_first_k: np.ndarray = field(default_factory=_empty)
+    owed_orders: float = 0.0  # expected orders not placed yet (below one)
+    backlog: dict[str, Columns] = field(default_factory=dict)  # rows made, not out yet
+    session_rest: Columns = field(default_factory=dict)  # a browsing session's next events
     origin: int | None = None  # shop clock at the start of the first batch's day
     offset: int = 0  # output time = shop clock + offset (the current one)
     # Offset history: from shop time offset_from[i] on, offset_value[i] applies.
@@ -118,7 +146,8 @@ class ShopState:
     def fresh(
         cls, seed: int, ref: Reference, customers: int, products: int, next_order: int = 1
     ) -> ShopState:
-        """A shop before its first batch: the initial customers, nothing emitted."""
+        """A shop before its first batch: the initial customers, nothing emitted;
+        its first order is numbered next_order (orders before it are history)."""
         rng = np.random.default_rng([seed, 3])
         n = customers
         country = pick(ref.country_cum, rng.random(n))
@@ -140,11 +169,15 @@ class ShopState:
             c_created=np.full(n, -1, dtype=np.int64),
             p_price=ref.base_price.copy(),
             p_cost=ref.base_cost.copy(),
-            p_stock=ref.initial_stock.astype(np.int64).copy(),
+            p_stock=np.zeros(products, dtype=np.int64),
             p_rate=np.zeros(products),
             h_product=np.arange(products, dtype=np.int64),
             h_minute=np.zeros(products, dtype=np.int64),
             h_price=ref.base_price.copy(),
+            p_initial=np.zeros(products, dtype=np.int64),
+            p_po_qty=np.zeros(products, dtype=np.int64),
+            p_po_at=np.zeros(products, dtype=np.int64),
+            first_order=next_order,
             next_order=next_order,
         )
 
@@ -163,9 +196,17 @@ class ShopState:
             "offsets": [self.offset_from.tolist(), self.offset_value.tolist()],
             **{name: getattr(self, name) for name in _SCALARS[2:]},
             "customer": {name: getattr(self, f"c_{name}").tolist() for name in _CUSTOMER},
+            "customer_changes": {name: getattr(self, f"o_{name}").tolist() for name in _OVERRIDE},
+            "first_order": self.first_order,
+            "hour_first_k_steps": np.diff(self.hour_first_k, prepend=0).tolist(),
+            "owed_orders": self.owed_orders,  # floats round-trip exactly through JSON
+            "backlog": {
+                table: to_lists(cols) for table, cols in self.backlog.items() if rows(cols)
+            },
+            "session_rest": to_lists(self.session_rest),
             "product": {
                 **{name: getattr(self, f"p_{name}").tolist() for name in _PRODUCT},
-                "rate": [round(float(x), 6) for x in self.p_rate],
+                "rate": self.p_rate.tolist(),
             },
             "price_history": {name: getattr(self, f"h_{name}").tolist() for name in _HISTORY},
             # Orders are numbered in placement order: a cohort starts where the last
@@ -180,14 +221,26 @@ class ShopState:
 
     @classmethod
     def from_dict(cls, data: dict) -> ShopState:
+        """A saved state, also one of version 1 (before customers came with their
+        orders; its products' initial stock is marked -1 until a batch restores it)."""
         c, p, h, k = data["customer"], data["product"], data["price_history"], data["cohorts"]
         count = _ints(k["count"])
         offset_from, offset_value = (_ints(v) for v in data["offsets"])
+        if data.get("version", 1) < 2:
+            p = _upgraded_products(p)
+            data = {**data, "first_order": data["next_order"]}
+        changes = data.get("customer_changes", {})
         return cls(
             customers=data.get("customers", 1000),
             products=data.get("products", 200),
             **{f"c_{name}": _ints(c[name]) for name in _CUSTOMER},
+            **{f"o_{name}": _ints(changes.get(name, [])) for name in _OVERRIDE},
             **{f"p_{name}": _ints(p[name]) for name in _PRODUCT},
+            first_order=data["first_order"],
+            hour_first_k=np.cumsum(_ints(data.get("hour_first_k_steps", []))),
+            owed_orders=float(data.get("owed_orders", 0.0)),
+            backlog={table: from_lists(cols) for table, cols in data.get("backlog", {}).items()},
+            session_rest=from_lists(data.get("session_rest", {})),
             p_rate=np.asarray(p["rate"], dtype=np.float64),
             **{f"h_{name}": _ints(h[name]) for name in _HISTORY},
             **{name: data[name] for name in _SCALARS},
@@ -198,6 +251,9 @@ class ShopState:
             ),
             carry={table: list(lines) for table, lines in data["carry"].items()},
         )
+
+    def backlog_rows(self) -> int:
+        return sum(rows(cols) for cols in self.backlog.values())
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -248,25 +304,33 @@ class ShopState:
         return self._cache["eligible"]
 
     def customer_ids_json(self, customers: np.ndarray) -> list[str]:
-        """Each customer index as a JSON value (-1, a guest: null)."""
+        """Each customer code as a JSON value (-1, a guest: null). Customers who
+        came with an order are numbered after theirs (C1000000 + order number)."""
         if "customer_json" not in self._cache:
             self._cache["customer_json"] = [
                 f'"C{i:06d}"' for i in range(1, len(self.c_country) + 1)
             ] + ["null"]
-        lookup = self._cache["customer_json"]
-        return [lookup[c] for c in customers.tolist()]
+        lookup, explicit = self._cache["customer_json"], len(self.c_country)
+        return [
+            lookup[c] if c < explicit else f'"C{BORN_ID + c - BORN:d}"' for c in customers.tolist()
+        ]
 
-    def add_customer(
-        self, t: int, country: int, region: int, city: int, age: int, segment: int
-    ) -> int:
-        """A customer signing up at shop time t; returns its index."""
-        for name, value in (
-            ("country", country), ("region", region), ("city", city), ("age", age),
-            ("segment", segment), ("email_version", 0), ("signup", t), ("created", t),
-        ):  # fmt: skip
-            setattr(self, f"c_{name}", np.append(getattr(self, f"c_{name}"), value))
-        self._cache.clear()
-        return len(self.c_country) - 1
+    def index_hours(self, t: np.ndarray, first_k: int) -> None:
+        """Orders first_k, first_k + 1, ... placed at shop times t (sorted, after
+        every order indexed so far): extend the first order number of each hour."""
+        if not len(t):
+            return
+        hours = (t - self.origin) // HOUR_US
+        have = len(self.hour_first_k)
+        if hours[-1] < have:
+            return
+        new = np.arange(have, int(hours[-1]) + 1)
+        first = first_k + np.searchsorted(hours, new, side="left")
+        self.hour_first_k = np.concatenate((self.hour_first_k, first)).astype(np.int64)
+
+    def order_hours(self, k: np.ndarray) -> np.ndarray:
+        """The hour (since the origin's) each indexed order was placed in."""
+        return np.maximum(np.searchsorted(self.hour_first_k, k, side="right") - 1, 0)
 
     def prices(self, product: np.ndarray, minute: np.ndarray) -> np.ndarray:
         """The list price of each product in each minute."""
@@ -314,3 +378,11 @@ class ShopState:
                 self.h_product, self.h_minute = self.h_product[keep], self.h_minute[keep]
                 self.h_price = self.h_price[keep]
                 self._cache.clear()
+
+
+def _upgraded_products(p: dict) -> dict:
+    """A version 1 state's products: demand per day from sales per hour, initial
+    stock unknown here (-1), no purchase order open."""
+    n = len(p["stock"])
+    return {**p, "rate": [24 * float(x) for x in p["rate"]], "initial": [-1] * n,
+            "po_qty": [0] * n, "po_at": [0] * n}  # fmt: skip

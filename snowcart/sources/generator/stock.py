@@ -1,17 +1,35 @@
-"""Stock: adjustments, the sales and returns already in the batch, and restocks
-where a product's stock runs low at one of its periodic checks."""
+"""Stock: adjustments, the sales and returns already in the batch, and purchase
+orders. Every product's stock is checked every RESTOCK_PERIOD_US: below
+REORDER_DAYS of demand (units ordered per day, smoothed over DEMAND_DAYS) a
+purchase order for ORDER_UP_TO_DAYS of demand is placed; LEAD_DAYS later, at a
+check, it arrives as a "restock" movement. So most products stay in stock and
+a few run low while their order is on its way."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from snowcart.sources.generator.catalog import ADJUSTMENT, HOUR_US, RESTOCK
+from snowcart.sources.generator.catalog import (
+    ADJUSTMENT,
+    DAY_US,
+    DEMAND_DAYS,
+    LEAD_DAYS,
+    MIN_STOCK,
+    ORDER_UP_TO_DAYS,
+    REORDER_DAYS,
+    RESTOCK,
+    RESTOCK_PERIOD_US,
+)
 from snowcart.sources.generator.context import BatchContext
+from snowcart.sources.generator.hashing import Slot
 from snowcart.sources.generator.schedule import Scheduled
 
 
 def stock(b: BatchContext, adjustments: Scheduled) -> None:
-    """Stock adjustments, then restocks where stock runs low (as the budget allows)."""
+    """Stock adjustments, then purchase orders placed and received; the state's
+    stock moves by every movement of the batch."""
     state = b.state
     if len(adjustments.t):
         product = np.minimum(
@@ -19,51 +37,76 @@ def stock(b: BatchContext, adjustments: Scheduled) -> None:
         )
         delta = np.array([-3, -2, -1, -1, 1, 2])[(adjustments.u[:, 1] * 6).astype(np.int64)]
         numbered_movements(b, adjustments.t, product, delta, ADJUSTMENT)
-    moves = [p for p in b.parts["inventory"]]
-    if moves:
-        t = np.concatenate([p["t"] for p in moves])
-        product = np.concatenate([p["product"] for p in moves])
-        delta = np.concatenate([p["delta"] for p in moves])
-    else:
-        t = product = delta = np.zeros(0, dtype=np.int64)
-    slot_t, slot_p = b.shop.schedule.restock_slots(b.lo, b.hi)
-    span_hours = (b.hi - b.lo) / HOUR_US
-    sold = np.bincount(product[delta < 0], weights=-delta[delta < 0], minlength=b.shop.products)
-    alpha = min(1.0, span_hours / 6)
-    state.p_rate = (1 - alpha) * state.p_rate + alpha * (sold / max(span_hours, 1e-9))
-    room = b.room
-    restock_t, restock_p, restock_q = [], [], []
-    if len(slot_t) and room > 0:
-        # Stock of each product at each check: start + movements before it.
-        key = product * (1 << 42) + (t - b.lo)
-        order = np.argsort(key, kind="stable")
-        cum = np.concatenate(([0], np.cumsum(delta[order])))
-        key = key[order]
-        before = cum[np.searchsorted(key, slot_p * (1 << 42) + (slot_t - b.lo), "left")]
-        start = cum[np.searchsorted(key, slot_p * (1 << 42), "left")]
-        moved = before - start
-        target = np.maximum(b.shop.ref.initial_stock, np.ceil(state.p_rate)).astype(np.int64)
-        added = np.zeros(b.shop.products, dtype=np.int64)
-        for ts, p, m in zip(slot_t.tolist(), slot_p.tolist(), moved.tolist(), strict=True):
-            level = int(state.p_stock[p]) + m + int(added[p])
-            if level < target[p] * 0.3:
-                quantity = int(target[p]) - level
-                added[p] += quantity
-                restock_t.append(ts)
-                restock_p.append(p)
-                restock_q.append(quantity)
-                if len(restock_t) >= room:
-                    break
-    if restock_t:
-        numbered_movements(
-            b,
-            np.array(restock_t, dtype=np.int64),
-            np.array(restock_p, dtype=np.int64),
-            np.array(restock_q, dtype=np.int64),
-            RESTOCK,
-        )
-    for part in b.parts["inventory"]:
+    days = (b.hi - b.lo) / DAY_US
+    alpha = -math.expm1(-days / DEMAND_DAYS)
+    state.p_rate = (1 - alpha) * state.p_rate + alpha * (b.demand / max(days, 1e-12))
+    restock = purchase_orders(b)
+    if restock is not None:
+        numbered_movements(b, *restock, RESTOCK)
+    for part in made_here(b):
         np.add.at(state.p_stock, part["product"], part["delta"])
+
+
+def made_here(b: BatchContext) -> list:
+    """This batch's inventory movements (not an earlier batch's backlog: those
+    moved the stock when they were made)."""
+    return [part for part in b.parts["inventory"] if not part.early]
+
+
+def purchase_orders(b: BatchContext):
+    """Receipts of purchase orders at this batch's stock checks, and orders
+    placed: (times, products, quantities) of the receipts, or None."""
+    state = b.state
+    slot_t, slot_p = b.shop.schedule.restock_slots(b.lo, b.hi)
+    if not len(slot_t):
+        return None
+    moves = made_here(b)
+    t = np.concatenate([p["t"] for p in moves]) if moves else np.zeros(0, np.int64)
+    product = np.concatenate([p["product"] for p in moves]) if moves else t
+    delta = np.concatenate([p["delta"] for p in moves]) if moves else t
+    # Stock of each product at each check: the state's + movements before it.
+    key = product * (1 << 42) + (t - b.lo)
+    order = np.argsort(key, kind="stable")
+    cum = np.concatenate(([0], np.cumsum(delta[order])))
+    key = key[order]
+    before = cum[np.searchsorted(key, slot_p * (1 << 42) + (slot_t - b.lo), "left")]
+    start = cum[np.searchsorted(key, slot_p * (1 << 42), "left")]
+    level = state.p_stock[slot_p] + before - start
+    reorder = np.maximum(REORDER_DAYS * state.p_rate, 1.0)
+    up_to = np.maximum(ORDER_UP_TO_DAYS * state.p_rate, MIN_STOCK)
+    low, high = LEAD_DAYS
+    received_t, received_p, received_q = [], [], []
+    by_product = np.argsort(slot_p, kind="stable")  # each product's checks, in time order
+    bounds = np.searchsorted(slot_p[by_product], np.arange(b.shop.products + 1))
+    for p in np.flatnonzero(np.diff(bounds)).tolist():
+        rows = by_product[bounds[p] : bounds[p + 1]]
+        times, levels, added, i = slot_t[rows], level[rows], 0, 0
+        while i < len(rows):
+            if state.p_po_qty[p]:  # an order on its way: the first check after it arrives
+                i += int(np.searchsorted(times[i:], state.p_po_at[p], side="left"))
+                if i >= len(rows):
+                    break
+                added += int(state.p_po_qty[p])
+                received_t.append(int(times[i]))
+                received_p.append(p)
+                received_q.append(int(state.p_po_qty[p]))
+                state.p_po_qty[p] = 0
+            low_at = np.flatnonzero(levels[i:] + added < reorder[p])
+            if not len(low_at):
+                break
+            i += int(low_at[0])
+            quantity = math.ceil(up_to[p] - levels[i] - added)
+            period = int(times[i]) // RESTOCK_PERIOD_US
+            lead = (
+                low + (high - low) * b.shop.keys.u(Slot.LEAD_TIME, np.array([period * 4096 + p]))[0]
+            )
+            state.p_po_qty[p] = max(quantity, 1)
+            state.p_po_at[p] = int(times[i]) + int(lead * DAY_US)
+            i += 1
+    if not received_t:
+        return None
+    order = np.argsort(np.array(received_t), kind="stable")
+    return tuple(np.array(v, dtype=np.int64)[order] for v in (received_t, received_p, received_q))
 
 
 def numbered_movements(b: BatchContext, t, product, delta, kind) -> None:
