@@ -353,10 +353,23 @@ def payments(data: DashboardData) -> None:
     newest = frames["by_day"]["payment_date"].max().date()
     window = data.comparison_window(newest)
     if window.clock:
+        today, yesterday = data.payment_rates(window)
+        cols = st.columns(2)
+        for column, (label, now, before) in zip(
+            cols,
+            (
+                ("Failure rate today", today.failure_rate, yesterday.failure_rate),
+                ("Refund rate today", today.refund_rate, yesterday.refund_rate),
+            ),
+            strict=True,
+        ):
+            delta = None
+            if now is not None and before is not None:
+                delta = f"{(now - before) * 100:+.2f} pp {window.compared_with}"
+            column.metric(label, "—" if now is None else f"{now:.2%}", delta, delta_color="inverse")
         st.caption(
-            f"Rates by day: {newest} is today so far (to {window.clock} UTC), on fewer"
-            " payments than a whole day. rpt_payments holds whole days only, so the rates"
-            " are not set against yesterday's up to the same time."
+            f"Today so far (to {window.clock} UTC) against yesterday up to the same minute"
+            f" (rpt_payments_per_minute). Rates by day: {newest} is a partial day."
         )
     table(by_method, "payments-table")
 

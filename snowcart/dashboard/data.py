@@ -374,6 +374,10 @@ class DashboardData:
         """What `today` is set against: the day before to the same minute, or whole days."""
         return same_time.window_for(self.query, today)
 
+    def payment_rates(self, window: SameTime) -> tuple[same_time.Rates, same_time.Rates]:
+        """Today's and yesterday's failure and refund rates up to the same minute."""
+        return same_time.payment_rates(self.query, window)
+
     def regional_growth(self, window: SameTime) -> pd.DataFrame:
         """Each region's net revenue and orders on the window's two days, and the growth."""
         return same_time.regional_growth(self.query, window, self.filters.regions)

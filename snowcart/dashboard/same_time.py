@@ -164,3 +164,41 @@ def regional_growth(
     before = growth["yesterday_net_revenue"].abs()
     growth["net_revenue_growth"] = change / before.where(before != 0)
     return growth.reset_index(drop=True)
+
+
+PAYMENTS_MART = "analytics.rpt_payments_per_minute"
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Failure rate (failed / attempts) and refund rate (refunds / authorized)
+    over one day's part of a window; None without attempts or authorizations."""
+
+    failure_rate: float | None
+    refund_rate: float | None
+
+
+def _rates(query: MartQuery, minutes: tuple[datetime, datetime]) -> Rates:
+    frame = query(
+        "select sum(authorized_count) as authorized, sum(failed_count) as failed,"
+        f" sum(refund_count) as refunds from {PAYMENTS_MART}"
+        " where payment_minute >= ? and payment_minute <= ?",
+        list(minutes),
+    )
+    if frame.empty:
+        return Rates(None, None)
+    authorized, failed, refunds = (
+        0.0 if pd.isna(value) else float(value) for value in frame.iloc[0]
+    )
+    attempts = authorized + failed
+    return Rates(
+        failed / attempts if attempts else None,
+        refunds / authorized if authorized else None,
+    )
+
+
+def payment_rates(query: MartQuery, window: SameTime) -> tuple[Rates, Rates]:
+    """Today's and yesterday's payment rates over the window (to the same minute)."""
+    return _rates(query, window.minutes(window.today)), _rates(
+        query, window.minutes(window.yesterday)
+    )

@@ -337,6 +337,16 @@ SAME_TIME_ORDERS = (
 # offset, time, refund amount)
 SAME_TIME_REFUNDS = (("R-Y1", -1, "10:00:00", 15.0), ("R-Y2", -1, "16:00:00", 12.0))
 SAME_TIME_PRODUCTS = {"P1": 10.0, "P2": 20.0}  # unit cost
+# Payment events (payment id, day offset, time, status): yesterday's failures and
+# refunds come after 12:30, so its whole day and its morning have other rates.
+SAME_TIME_PAYMENTS = (
+    ("PM-Y1", -1, "09:00:00", "authorized"), ("PM-Y2", -1, "11:00:00", "authorized"),
+    ("PM-Y3", -1, "15:00:00", "authorized"), ("PM-Y4", -1, "16:00:00", "failed"),
+    ("PM-Y5", -1, "17:00:00", "failed"), ("PM-Y6", -1, "18:00:00", "refunded"),
+    ("PM-T1", 0, "09:00:00", "authorized"), ("PM-T2", 0, "10:00:00", "authorized"),
+    ("PM-T3", 0, "11:00:00", "authorized"), ("PM-T4", 0, "11:30:00", "failed"),
+    ("PM-T5", 0, "12:00:00", "refunded"),
+)  # fmt: skip
 
 
 def hand_written_event(kind: str, key: str, at: str, **fields) -> str:
@@ -388,7 +398,16 @@ def same_time_home(tmp_path_factory) -> Path:
                         "refund_amount": amount}],
             )
         )  # fmt: skip
+    payments = [
+        hand_written_event(
+            f"payment_{status}", payment_id, at, payment_id=payment_id, order_id="O-T1",
+            method="card", amount=10.0, status=status, paid_at=at,
+        )
+        for payment_id, offset, clock, status in SAME_TIME_PAYMENTS
+        for at in [f"{today + timedelta(days=offset)}T{clock}"]
+    ]  # fmt: skip
     stage = LocalStage(home / "stage")
+    stage.write("payments", 1, payments)
     stage.write("returns", 1, refunds)
     stage.write("products", 1, products)
     stage.write("customers", 1, [customer])
@@ -462,6 +481,28 @@ def test_today_so_far_is_compared_with_yesterday_up_to_the_same_time(same_time_h
             assert math.isnan(charted[region]), region
         else:
             assert charted[region] == pytest.approx(growth, abs=1e-9), region
+
+    # Payment rates: today so far against yesterday to 12:30, from fct_payments.
+    def rates(start: datetime, end: datetime) -> dict[str, float]:
+        [(authorized, failed, refunds)] = warehouse_rows(
+            same_time_home,
+            "select count_if(is_authorized), count_if(is_failed), count_if(is_refund)"
+            " from analytics.fct_payments where paid_at >= ? and paid_at < ?",
+            [start, end],
+        )
+        return {
+            "Failure rate today": failed / (authorized + failed),
+            "Refund rate today": refunds / authorized,
+        }
+
+    now_rates, before_rates = rates(today_start, through), rates(*yesterday)
+    assert before_rates != rates(yesterday[0], today_start)  # the data tells them apart
+    payments = app.tabs[TABS.index("Payments")]
+    shown_rates = {metric.label: metric for metric in payments.metric}
+    for label, now_rate in now_rates.items():
+        assert shown_rates[label].value == f"{now_rate:.2%}", label
+        change = (now_rate - before_rates[label]) * 100
+        assert shown_rates[label].delta == f"{change:+.2f} pp vs yesterday to {clock}", label
 
     # A region filter windows the same way.
     app.multiselect(key="regions").select("Europe")
