@@ -3,6 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 DASHBOARD_PORT ?= 8501
+# The dashboard listens on this machine only; DASHBOARD_ADDRESS=0.0.0.0 serves
+# it to the network (it has no login).
+DASHBOARD_ADDRESS ?= 127.0.0.1
+DASHBOARD_HOST := $(if $(filter 0.0.0.0 ::,$(DASHBOARD_ADDRESS)),localhost,$(DASHBOARD_ADDRESS))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -19,22 +23,24 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 
 ## Stream generated orders into the embedded DuckDB warehouse until Ctrl-C,
-## with the live dashboard beside it (its URL is printed first).
+## with the live dashboard beside it on 127.0.0.1 (its URL is printed first;
+## DASHBOARD_ADDRESS=0.0.0.0 to serve it to other machines).
 ## Extra simulate.py options: make demo ARGS="--backfill 2 --rate 2".
 demo: install
 	@mkdir -p logs
 	@$(BIN)/streamlit run dashboard/app.py --server.headless true \
-		--server.port $(DASHBOARD_PORT) > logs/dashboard.log 2>&1 & \
+		--server.address $(DASHBOARD_ADDRESS) --server.port $(DASHBOARD_PORT) \
+		> logs/dashboard.log 2>&1 & \
 	dashboard=$$!; \
 	trap 'kill $$dashboard 2>/dev/null; wait $$dashboard 2>/dev/null' EXIT; \
-	echo "Dashboard: http://localhost:$(DASHBOARD_PORT)  (log: logs/dashboard.log)"; \
+	echo "Dashboard: http://$(DASHBOARD_HOST):$(DASHBOARD_PORT)  (log: logs/dashboard.log)"; \
 	$(BIN)/python scripts/simulate.py $(ARGS)
 
 ## The live dashboard alone, on whatever the pipeline publishes (DASHBOARD_ARGS="--home DIR"
 ## or "--target snowflake").
 dashboard: install
 	$(BIN)/streamlit run dashboard/app.py --server.headless true \
-		--server.port $(DASHBOARD_PORT) -- $(DASHBOARD_ARGS)
+		--server.address $(DASHBOARD_ADDRESS) --server.port $(DASHBOARD_PORT) -- $(DASHBOARD_ARGS)
 
 ## The whole suite: Python unit + integration tests (DuckDB and fakesnow), dbt, lint.
 test: install

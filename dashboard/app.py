@@ -491,6 +491,17 @@ def pipeline_health(data: DashboardData) -> None:
         st.success("No failed job in the refresh log.")
     else:
         table(health["errors"], "health-errors-table")
+    st.subheader("Skipped stage files")
+    if health["skipped"].empty:
+        st.success("No stage file skipped: the pipe loaded every entry of the stage.")
+    else:
+        shown = len(health["skipped"])
+        more = f", the newest {shown:,} shown" if health["skipped_files"] > shown else ""
+        st.caption(
+            f"{health['skipped_files']:,} stage files not loaded, each with its reason"
+            f"{more} (ops.load_skips)."
+        )
+        table(health["skipped"], "health-skipped")
     st.subheader("Refresh log (newest first)")
     table(health["refresh_log"], "health-log")
 

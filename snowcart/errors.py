@@ -23,3 +23,12 @@ class BuildError(SnowcartError):
         # failed), and of those skipped because something upstream failed.
         self.failed_nodes = failed_nodes or []
         self.skipped_nodes = skipped_nodes or []
+
+
+class WarehouseDamaged(SnowcartError):
+    """A warehouse file failed DuckDB's checks (a block's checksum, its length)."""
+
+    def __init__(self, path: object, cause: str) -> None:
+        super().__init__(f"the warehouse {path} is damaged ({cause})")
+        self.path = path
+        self.cause = cause

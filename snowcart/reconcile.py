@@ -1,22 +1,34 @@
 """Proves nothing was lost: per landing table, what the producer emitted (its
 ledger), what is in the stage files, what the pipe loaded and rejected, and what
-staging consumed, each counted from its own source."""
+staging consumed, each counted from its own source.
+
+Lines are counted as the pipe splits them (snowcart/stages/lines.py, the one
+definition), file by file: a file the pipe loaded must hold the lines its load
+history records. A file with no ledger record came from another producer (its
+emitted events cannot be checked: said, not a mismatch); a loaded file removed
+from the stage is checked against its load history; an entry the pipe skips is
+listed with its reason."""
 
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from snowcart.settings import Settings, landing_tables
-from snowcart.stages.local import LocalStage
+from snowcart.stages import lines
+from snowcart.stages.lines import count_lines
+from snowcart.stages.local import LocalStage, SkippedEntry, StagedFile, unreadable
 
+__all__ = ["count_lines", "ledger_events", "ledger_files", "reconcile"]
+
+DRAIN = "(drain with: python scripts/simulate.py --events 0)"
 # The base staging model that consumes each landing table, and the stream it
-# reads. Base models hold every distinct event (lines of an order or return
-# count once per event), each either valid (stg_*) or quarantined (qrn_*).
+# reads. Base models hold every landing row but plain duplicates (the lines of
+# an order or return count once per row), each valid (stg_*) or quarantined
+# (qrn_*, a conflicting copy of an event included).
 EVENT_MODELS = {
     "orders": "base_shop__orders",
     "order_status": "base_shop__order_status_changes",
@@ -30,14 +42,29 @@ EVENT_MODELS = {
 
 
 @dataclass
+class FileLines:
+    """One file of a landing table as each source sees it (None: not there)."""
+
+    name: str
+    stage: int | None = None  # lines in the stage file now
+    stage_sha256: str | None = None
+    pipe: int | None = None  # lines the load history records
+    pipe_sha256: str | None = None
+    emitted: int | None = None  # events the ledger records
+
+
+@dataclass
 class TableCounts:
     table: str
-    emitted: int = 0
+    # None: no ledger record for any file of the table (another producer's).
+    emitted: int | None = 0
     staged_lines: int = 0
     staged_files: int = 0
     loaded_files: int = 0
     loaded: int = 0
     rejected: int = 0
+    # Files of the table's folder the pipe does not load, each with a reason.
+    skipped_files: int = 0
     consumed: int = 0
     deduplicated: int = 0
     valid: int = 0
@@ -45,30 +72,87 @@ class TableCounts:
     duplicates: int = 0
     # False for a landing table no staging model reads yet.
     has_consumer: bool = True
+    files: dict[str, FileLines] = field(default_factory=dict)
+    recorded_rows: int = 0  # rows and errors the load history records
+    recorded_errors: int = 0
     problems: list[str] = field(default_factory=list)
+    # What is not a mismatch but worth saying (no ledger, files purged, changed).
+    notes: list[str] = field(default_factory=list)
 
-    def check(self) -> None:
-        if self.emitted != self.staged_lines:
+    def file(self, name: str) -> FileLines:
+        return self.files.setdefault(name, FileLines(name))
+
+    def check(self, has_ledger: bool) -> None:
+        files = list(self.files.values())
+        self._check_ledger(files, has_ledger)
+        pending = [f.name for f in files if f.stage is not None and f.pipe is None]
+        if pending:
+            self.problems.append(f"{len(pending):,} staged files not loaded yet {DRAIN}")
+        unequal = [
+            f for f in files
+            if f.stage is not None and f.pipe is not None and f.stage_sha256 == f.pipe_sha256
+            and f.stage != f.pipe
+        ]  # fmt: skip
+        for item in unequal:
             self.problems.append(
-                f"producer emitted {self.emitted:,} lines but the stage holds {self.staged_lines:,} "
-                f"(difference {self.staged_lines - self.emitted:+,})"
+                f"{item.name} holds {item.stage:,} lines but the pipe recorded {item.pipe:,}"
             )
-        if self.loaded_files != self.staged_files:
+        changed = [
+            f for f in files
+            if f.stage is not None and f.pipe is not None and f.stage_sha256 != f.pipe_sha256
+        ]  # fmt: skip
+        for item in changed:
+            self.skipped_files += 1
+            self.notes.append(
+                f"{item.name} changed after it was loaded ({item.stage:,} lines now, "
+                f"{item.pipe:,} loaded): not reloaded, skipped (ops.load_skips)"
+            )
+        purged = [f for f in files if f.stage is None and f.pipe is not None]
+        if purged:
+            self.notes.append(
+                f"{_some(item.name for item in purged)} loaded, no longer in the stage: "
+                f"their {sum(item.pipe for item in purged):,} lines are checked against the "
+                "load history"
+            )
+        if (self.recorded_rows, self.recorded_errors) != (self.loaded, self.rejected):
             self.problems.append(
-                f"{self.staged_files - self.loaded_files:,} staged files not loaded yet "
-                "(drain with: python scripts/simulate.py --events 0)"
+                f"the load history records {self.recorded_rows:,} rows loaded and "
+                f"{self.recorded_errors:,} rejected, the warehouse holds {self.loaded:,} and "
+                f"{self.rejected:,}"
             )
-        if self.loaded + self.rejected != self.staged_lines:
+        self._check_consumers()
+
+    def _check_ledger(self, files: list[FileLines], has_ledger: bool) -> None:
+        known = [f for f in files if f.emitted is not None]
+        unknown = [
+            f for f in files if f.emitted is None and (f.stage is not None or f.pipe is not None)
+        ]
+        if unknown and not known:
+            self.emitted = None
+        if unknown and has_ledger:
+            self.notes.append(
+                f"no ledger for {_some(item.name for item in unknown)} (another producer's): "
+                "their emitted events are not checked"
+            )
+        missing = [f.name for f in known if f.stage is None and f.pipe is None]
+        if missing:
             self.problems.append(
-                f"stage lines {self.staged_lines:,} != loaded {self.loaded:,} + rejected "
-                f"{self.rejected:,} (difference {self.staged_lines - self.loaded - self.rejected:+,})"
+                f"{_some(missing)} in the producer's ledger but neither staged nor loaded"
             )
+        emitted = sum(f.emitted for f in known)
+        held = sum(f.stage if f.stage is not None else (f.pipe or 0) for f in known)
+        if emitted != held:
+            self.problems.append(
+                f"producer emitted {emitted:,} lines but the stage holds {held:,} "
+                f"(difference {held - emitted:+,})"
+            )
+
+    def _check_consumers(self) -> None:
         if not self.has_consumer:
             return
         if self.consumed != self.loaded:
             self.problems.append(
-                f"{self.loaded - self.consumed:,} loaded rows not consumed by staging yet "
-                "(drain with: python scripts/simulate.py --events 0)"
+                f"{self.loaded - self.consumed:,} loaded rows not consumed by staging yet {DRAIN}"
             )
         if self.deduplicated + self.duplicates != self.consumed:
             self.problems.append(
@@ -83,104 +167,173 @@ class TableCounts:
             )
 
 
-def count_lines(path: Path) -> int:
-    """Lines in a stage file as the pipe sees them: newline-terminated lines plus
-    an unterminated last one; a damaged gzip counts what inflates, plus the
-    incomplete line where it breaks."""
-    data = path.read_bytes()
-    damaged = False
-    if path.name.endswith(".gz"):
-        inflater = zlib.decompressobj(wbits=31)
-        inflated = bytearray()
-        for offset in range(0, len(data), 65536):
-            try:
-                inflated += inflater.decompress(data[offset : offset + 65536])
-            except zlib.error:
-                damaged = True
-                break
-        damaged = damaged or not inflater.eof
-        data = bytes(inflated) if not damaged else _inflate_until_error(data)
-    newlines = data.count(b"\n")
-    return newlines + (1 if (data and not data.endswith(b"\n")) or damaged else 0)
+def _some(names, shown: int = 3) -> str:
+    """A few names of a list, and how many more."""
+    names = sorted(names)
+    listed = ", ".join(names[:shown])
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return f"{len(names):,} file{'s' if len(names) != 1 else ''} ({listed}{more})"
 
 
-def _inflate_until_error(data: bytes) -> bytes:
-    inflater, inflated = zlib.decompressobj(wbits=31), bytearray()
-    for offset in range(len(data)):
-        try:
-            inflated += inflater.decompress(data[offset : offset + 1])
-        except zlib.error:
-            break
-    return bytes(inflated)
+@dataclass
+class Reconciliation:
+    tables: list[TableCounts]
+    # Every entry of the stage the pipe does not load, with its reason.
+    skipped: list[SkippedEntry]
+    # None when the home has a producer's ledger.
+    no_ledger: str | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        return [
+            f"{counts.table}: {problem}" for counts in self.tables for problem in counts.problems
+        ]
+
+
+def ledger_files(ledger_path: Path) -> dict[str, tuple[str, int]]:
+    """Events per stage file (name → table, events); a batch recorded twice (a
+    retry after a crash) counts once."""
+    files: dict[str, tuple[str, int]] = {}
+    if ledger_path.exists():
+        for text in ledger_path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(text)
+            table, batch = record["table"], record["batch"]
+            name = record.get("file") or f"{table}/{LocalStage.batch_file_name(batch)}"
+            files[name] = (table, record["events"])
+    return files
 
 
 def ledger_events(ledger_path: Path) -> dict[str, int]:
     """Events per table; a batch recorded twice (a retry after a crash) counts once."""
-    batches: dict[tuple[str, int], int] = {}
-    if ledger_path.exists():
-        for text in ledger_path.read_text(encoding="utf-8").splitlines():
-            record = json.loads(text)
-            batches[(record["table"], record["batch"])] = record["events"]
     totals: dict[str, int] = {}
-    for (table, _), events in batches.items():
+    for table, events in ledger_files(ledger_path).values():
         totals[table] = totals.get(table, 0) + events
     return totals
 
 
-def reconcile(settings: Settings) -> list[TableCounts]:
+def reconcile(settings: Settings) -> Reconciliation:
     tables = landing_tables(settings.project_dir)
-    emitted = ledger_events(settings.ledger_path)
-    staged = LocalStage(settings.stage_dir).files(tables)
+    ledger = ledger_files(settings.ledger_path)
+    stage = LocalStage(settings.stage_dir)
+    listing = stage.listing(tables)
+    skipped = list(listing.skipped)
     results = []
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         for table in tables:
-            counts = TableCounts(table, emitted=emitted.get(table, 0))
-            files = [item for item in staged if item.table == table]
-            counts.staged_files = len(files)
-            counts.staged_lines = sum(count_lines(item.path) for item in files)
-            counts.loaded_files, counts.loaded, counts.rejected = con.execute(
-                f"""
-                select
-                    (select count(*) from ops.load_history where table_name = $table),
-                    (select count(*) from raw.{table}),
-                    (select count(*) from ops.load_errors as errors
-                     join ops.load_history as history using (file_name)
-                     where history.table_name = $table)
-                """,
-                {"table": table},
-            ).fetchone()
+            counts = TableCounts(table)
+            for name, (ledger_table, events) in ledger.items():
+                if ledger_table == table:
+                    counts.file(name).emitted = events
+            files = [item for item in listing.files if item.table == table]
+            skipped += _count_stage(stage, files, counts)
+            _count_loads(con, counts)
             counts.has_consumer = table in EVENT_MODELS
             if counts.has_consumer:
-                model = EVENT_MODELS[table]
-                # Consumed: landing rows at or before the model's stream offset.
-                # Valid and quarantined are counted from the stg_/qrn_ views, so
-                # a row in both or in neither shows up as a mismatch.
-                view = model.removeprefix("base_")
-                (
-                    counts.consumed,
-                    counts.deduplicated,
-                    counts.valid,
-                    counts.quarantined,
-                    counts.duplicates,
-                ) = con.execute(
-                    f"""
-                    with offset_ as (
-                        select offset_loaded_at from ops.stream_offsets
-                        where stream_name = $stream
-                    ),
-                    consumed as (
-                        select * from raw.{table}
-                        where _loaded_at <= (select offset_loaded_at from offset_)
-                    )
-                    select
-                        (select count(*) from consumed),
-                        (select count(distinct event_id) from staging.{model}),
-                        (select count(distinct event_id) from staging.stg_{view}),
-                        (select count(distinct event_id) from quarantine.qrn_{view}),
-                        (select count(*) - count(distinct payload ->> 'event_id') from consumed)
-                    """,
-                    {"stream": f"{table}__{model}"},
-                ).fetchone()
-            counts.check()
+                _count_consumed(con, counts)
+            counts.skipped_files += sum(
+                1 for entry in skipped if entry.name.startswith(f"{table}/")
+            )
+            counts.check(has_ledger=bool(ledger))
             results.append(counts)
-    return results
+    no_ledger = None
+    if not ledger:
+        no_ledger = (
+            f"no ledger at {settings.ledger_path} (a producer from elsewhere): emitted "
+            "events are not checked; every other count is"
+        )
+    return Reconciliation(results, skipped, no_ledger)
+
+
+def _count_stage(
+    stage: LocalStage, files: list[StagedFile], counts: TableCounts
+) -> list[SkippedEntry]:
+    """Lines of every stage file, as the pipe counts them; the files that cannot
+    be read are returned, skipped as the pipe skips them."""
+    unreadable_files = []
+    for staged in files:
+        try:
+            with stage.open(staged) as handle:
+                facts = lines.inspect(handle, lines.is_compressed(staged.path.name))
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            unreadable_files.append(SkippedEntry(staged.name, unreadable(error)))
+            continue
+        file = counts.file(staged.name)
+        file.stage, file.stage_sha256 = facts.line_count, facts.sha256
+        counts.staged_files += 1
+        counts.staged_lines += facts.line_count
+    return unreadable_files
+
+
+def _count_loads(con: duckdb.DuckDBPyConnection, counts: TableCounts) -> None:
+    """What the load history records per file, and what the warehouse holds."""
+    table = counts.table
+    history = con.execute(
+        "select file_name, line_count, row_count, error_count, file_sha256"
+        " from ops.load_history where table_name = $table",
+        {"table": table},
+    ).fetchall()
+    for name, line_count, row_count, error_count, sha256 in history:
+        file = counts.file(name)
+        file.pipe, file.pipe_sha256 = line_count, sha256
+        counts.recorded_rows += row_count
+        counts.recorded_errors += error_count
+    counts.loaded_files = len(history)
+    counts.loaded, counts.rejected = con.execute(
+        f"""
+        select
+            (select count(*) from raw.{table}),
+            (select count(*) from ops.load_errors as errors
+             join ops.load_history as history using (file_name)
+             where history.table_name = $table)
+        """,
+        {"table": table},
+    ).fetchone()
+
+
+def _count_consumed(con: duckdb.DuckDBPyConnection, counts: TableCounts) -> None:
+    table, model = counts.table, EVENT_MODELS[counts.table]
+    # Consumed: landing rows at or before the model's stream offset. Valid and
+    # quarantined are counted from the stg_/qrn_ views, so a row in both or in
+    # neither shows up as a mismatch.
+    view = model.removeprefix("base_")
+    (
+        counts.consumed,
+        counts.deduplicated,
+        counts.valid,
+        counts.quarantined,
+        counts.duplicates,
+    ) = con.execute(
+        f"""
+        with offset_ as (
+            select offset_loaded_at from ops.stream_offsets
+            where stream_name = $stream
+        ),
+        consumed as (
+            select * from raw.{table}
+            where _loaded_at <= (select offset_loaded_at from offset_)
+        ),
+        -- Counted by landing row (file, line): the first copy of an event and a
+        -- conflicting later copy (quarantined) are both staged rows; a copy
+        -- with the same payload is a duplicate, dropped.
+        staged_rows as (
+            select distinct _file_name, _file_row_number from staging.{model}
+        ),
+        valid_rows as (
+            select distinct _file_name, _file_row_number from staging.stg_{view}
+        ),
+        quarantined_rows as (
+            select distinct _file_name, _file_row_number from quarantine.qrn_{view}
+        )
+        select
+            (select count(*) from consumed),
+            (select count(*) from staged_rows),
+            (select count(*) from valid_rows),
+            (select count(*) from (
+                select * from quarantined_rows except select * from valid_rows
+            )),
+            (select count(*) from consumed) - (select count(*) from staged_rows)
+        """,
+        {"stream": f"{table}__{model}"},
+    ).fetchone()

@@ -1,33 +1,60 @@
 {#- Engine differences for semi-structured data. Models call these and never
     write engine-specific JSON syntax themselves. -#}
 
-{#- A typed field of a JSON document; NULL when missing or not castable, so
-    staging can route the row to quarantine instead of failing the build. -#}
+{#- The text of a JSON field as sent: a string without its quotes, a number,
+    boolean, object or array as its JSON text; NULL when missing or JSON null.
+    Staging types it with exact_cast (macros/engine/casts.sql) and keeps the
+    text for the quarantine when it is not exactly a value of the type. -#}
+{% macro json_text(json_expr, key) -%}
+    {{ return(adapter.dispatch('json_text', 'snowcart')(json_expr, key)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json_expr, key) -%}
+    {{ json_expr }}:{{ key }}::varchar
+{%- endmacro %}
+
+{% macro duckdb__json_text(json_expr, key) -%}
+    ({{ json_expr }} ->> '{{ key }}')
+{%- endmacro %}
+
+{#- A typed field of a JSON document; NULL when missing or not exactly a value
+    of the type, so staging can route the row to quarantine instead of failing
+    the build. -#}
 {% macro json_field(json_expr, key, data_type) -%}
-    {{ return(adapter.dispatch('json_field', 'snowcart')(json_expr, key, data_type)) }}
+    {{ snowcart.exact_cast(snowcart.json_text(json_expr, key), data_type) }}
 {%- endmacro %}
 
-{% macro default__json_field(json_expr, key, data_type) -%}
-    try_cast({{ json_expr }}:{{ key }}::varchar as {{ snowcart.sql_type(data_type) }})
+{#- A fingerprint of a whole JSON document: two copies of an event with the
+    same fingerprint carry the same payload. -#}
+{% macro json_fingerprint(json_expr) -%}
+    {{ return(adapter.dispatch('json_fingerprint', 'snowcart')(json_expr)) }}
 {%- endmacro %}
 
-{% macro duckdb__json_field(json_expr, key, data_type) -%}
-    try_cast(({{ json_expr }} ->> '{{ key }}') as {{ snowcart.sql_type(data_type) }})
+{% macro default__json_fingerprint(json_expr) -%}
+    md5(to_json({{ json_expr }}))
+{%- endmacro %}
+
+{% macro duckdb__json_fingerprint(json_expr) -%}
+    md5(cast({{ json_expr }} as varchar))
 {%- endmacro %}
 
 {#- A join clause producing one row per element of a JSON array, each element
-    exposed as <alias>.value (its 1-based place: json_array_position(alias)). -#}
+    exposed as <alias>.value (its 1-based place: json_array_position(alias)).
+    An event whose field is empty, missing or not an array still gives one row,
+    with a NULL value and place: no event disappears in the flattening. -#}
 {% macro join_json_array(json_expr, key, alias) -%}
     {{ return(adapter.dispatch('join_json_array', 'snowcart')(json_expr, key, alias)) }}
 {%- endmacro %}
 
 {% macro default__join_json_array(json_expr, key, alias) -%}
-    cross join lateral flatten(input => {{ json_expr }}:{{ key }}) as {{ alias }}
+    cross join lateral flatten(
+        input => {{ json_expr }}:{{ key }}, outer => true, mode => 'ARRAY'
+    ) as {{ alias }}
 {%- endmacro %}
 
 {% macro duckdb__join_json_array(json_expr, key, alias) -%}
-    cross join unnest(json_extract({{ json_expr }}, '$.{{ key }}[*]'))
-        with ordinality as {{ alias }} (value, position)
+    left join unnest(json_extract({{ json_expr }}, '$.{{ key }}[*]'))
+        with ordinality as {{ alias }} (value, position) on true
 {%- endmacro %}
 
 {% macro json_array_position(alias) -%}

@@ -1,15 +1,25 @@
-"""What every command shares: one-line usage errors, value checks, Ctrl-C handling."""
+"""What every command shares: one-line usage errors, value checks, Ctrl-C
+handling, and a failure told as one line: its cause and what to do."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import re
+import shlex
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from snowcart.errors import ConfigError, SnowcartError
+from snowcart.errors import ConfigError, SnowcartError, WarehouseDamaged
+
+if TYPE_CHECKING:
+    from snowcart.settings import Settings
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -72,9 +82,13 @@ def checked(check: Callable[[str], str]) -> Callable[[str], str]:
     return convert
 
 
-def run_guarded(main: Callable[[threading.Event], int]) -> int:
+def run_guarded(
+    main: Callable[[threading.Event], int], settings: Callable[[], Settings] | None = None
+) -> int:
     """Run `main` with Ctrl-C → graceful stop (a second Ctrl-C aborts), and
-    user-facing errors printed as one line."""
+    failures printed as one line: user-facing errors as they are, and a full
+    disk, a damaged or locked warehouse, a home that cannot be written with
+    their cause and what to do (`settings` names the home, when known)."""
     stop = threading.Event()
 
     def on_interrupt(signum, frame):  # noqa: ARG001
@@ -90,11 +104,151 @@ def run_guarded(main: Callable[[threading.Event], int]) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         return main(stop)
-    except SnowcartError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("snowcart: aborted", file=sys.stderr)
         return 130
+    except Exception as error:
+        message = explain(error, _settings_or_none(settings))
+        if message is None and not isinstance(error, SnowcartError):
+            raise
+        print(f"error: {message or error}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def check_writable(*folders: Path) -> None:
+    """Write and remove a file in each existing folder: a home that cannot be
+    written fails here, by name, not deep inside dbt or DuckDB."""
+    for folder in folders:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{folder} is a file where Snowcart keeps a folder: move it away")
+        if folder.is_dir():
+            probe = folder / f".snowcart-write-check-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+
+
+# ------------------------------------------------------------------ failures
+
+NOTHING_LOST = "nothing staged or loaded is lost (a load cut short is loaded again)"
+QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
+
+
+def explain(error: BaseException, settings: Settings | None) -> str | None:
+    """One line for a failure whose cause is known, from anywhere in its chain
+    (a failed commit surfaces as the failed rollback after it); None otherwise."""
+    chain = list(_chain(error))
+    for explainer in (_disk_full, _not_writable, _in_use, _damaged):
+        for link in chain:
+            message = explainer(link, settings)
+            if message is not None:
+                return message
+    return None
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _settings_or_none(settings: Callable[[], Settings] | None) -> Settings | None:
+    try:
+        return settings() if settings is not None else None
+    except Exception:  # a home that cannot even be located: explain without it
+        return None
+
+
+def _cause(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    text = str(error).strip()
+    text = text.splitlines()[0] if text else type(error).__name__
+    return text.split(". See also ")[0][:300]
+
+
+def _path_in(error: BaseException) -> Path | None:
+    if isinstance(error, OSError) and error.filename:
+        return Path(os.fsdecode(error.filename))
+    found = QUOTED_PATH.search(str(error))
+    return Path(found.group(1)) if found else None
+
+
+def _has(error: BaseException, codes: tuple[int, ...], texts: tuple[str, ...]) -> bool:
+    if isinstance(error, OSError) and error.errno in codes:
+        return True
+    return any(text in str(error) for text in texts)
+
+
+def _disk_full(error: BaseException, settings: Settings | None) -> str | None:
+    if _has(error, (errno.ENOSPC, errno.EDQUOT), ("No space left on device", "quota exceeded")):
+        path = _path_in(error)
+        home = settings.home if settings else None
+        outside = path is not None and (home is None or not path.is_relative_to(home))
+        where = path.parent if outside else (home or "the home")
+        return (
+            f"disk full ({_cause(error)}). Free space on the disk holding {where}, "
+            f"then run the same command again: {NOTHING_LOST}"
+        )
+    if _has(error, (errno.EFBIG,), ("File too large",)):
+        return (
+            f"a file reached the size limit ({_cause(error)}). Raise the limit (ulimit -f) "
+            f"or free space, then run the same command again: {NOTHING_LOST}"
+        )
+    return None
+
+
+def _not_writable(error: BaseException, settings: Settings | None) -> str | None:
+    codes = (errno.EROFS, errno.EACCES, errno.EPERM)
+    if not _has(error, codes, ("Read-only file system", "Permission denied")):
+        return None
+    path = _path_in(error)
+    home = settings.home if settings else None
+    if home is not None and (path is None or path.is_relative_to(home)):
+        return (
+            f"cannot use {home} as home: it is not writable ({_cause(error)}). Make it "
+            "writable or pass another folder with --home DIR (or SNOWCART_HOME)"
+        )
+    where = path.parent if path else "a folder"
+    return (
+        f"cannot write to {where} ({_cause(error)}): make it writable, then run the command again"
+    )
+
+
+def _in_use(error: BaseException, settings: Settings | None) -> str | None:
+    if "Could not set lock on file" not in str(error):
+        return None
+    warehouse = settings.warehouse_path if settings else None
+    path = _path_in(error) or warehouse
+    what = "the warehouse" if path is not None and path == warehouse else "the file"
+    return (
+        f"{what} {path} is in use ({_cause(error)}): stop that process "
+        "(a pipeline or simulate.py on this home), or use another --home"
+    )
+
+
+def _damaged(error: BaseException, settings: Settings | None) -> str | None:
+    from snowcart.engines.duckdb.health import DAMAGE_MARKERS
+
+    if isinstance(error, WarehouseDamaged):
+        path, head = Path(str(error.path)), str(error)
+    elif any(marker in str(error) for marker in DAMAGE_MARKERS) and settings is not None:
+        path = _path_in(error) or settings.warehouse_path
+        head = f"the warehouse {path} is damaged ({_cause(error)})"
+    else:
+        return None
+    home = shlex.quote(str(settings.home if settings else path.parent))
+    # The write-ahead log goes aside with its file: it belongs to the damaged one.
+    moves = [
+        f"mv {shlex.quote(str(file))} {shlex.quote(f'{file}.damaged')}"
+        for file in (Path(f"{path}.wal"), path)
+        if file.exists()
+    ]
+    rebuild = " && ".join([*moves, f"python scripts/simulate.py --events 0 --home {home}"])
+    return (
+        f"{head}. It can be rebuilt from the stage: {rebuild}; "
+        f"then check it with python scripts/reconcile.py --home {home}"
+    )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-from snowcart.cli.common import OneLineParser, run_guarded
+from snowcart.cli.common import OneLineParser, check_writable, run_guarded
 
 
 def pipeline_main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +34,13 @@ def pipeline_main(argv: Sequence[str] | None = None) -> int:
         "--drain", action="store_true", help="load and build what is staged, then exit"
     )
     args = parser.parse_args(argv)
-    return run_guarded(lambda stop: _pipeline(args, stop))
+    return run_guarded(lambda stop: _pipeline(args, stop), lambda: _settings(args))
+
+
+def _settings(args: argparse.Namespace):
+    from snowcart.settings import Settings
+
+    return Settings.locate(args.target, args.home)
 
 
 def _pipeline(args: argparse.Namespace, stop: threading.Event) -> int:
@@ -44,6 +50,7 @@ def _pipeline(args: argparse.Namespace, stop: threading.Event) -> int:
     from snowcart.settings import Settings
 
     settings = Settings.resolve(args.target, args.home)
+    check_writable(settings.home, settings.home / "target")
     engine = engine_for(settings)
     warehouse = engine.open_warehouse()
     try:

@@ -20,13 +20,20 @@ def reconcile_main(argv: Sequence[str] | None = None) -> int:
         prog="reconcile.py",
         description=(
             "Per landing table: events emitted (producer ledger), lines staged, rows loaded, "
-            "lines rejected, rows consumed downstream. Exits 1 if any count fails to add up. "
+            "lines rejected, files skipped, rows consumed downstream, each file's lines counted "
+            "as the pipe counts them. Exits 1 if any count fails to add up. "
             "Run it while no pipeline holds the warehouse."
         ),
     )
     parser.add_argument("--home", default=None, help="as for simulate.py")
     args = parser.parse_args(argv)
-    return run_guarded(lambda stop: _reconcile(args))
+    return run_guarded(lambda stop: _reconcile(args), lambda: _settings(args))
+
+
+def _settings(args: argparse.Namespace):
+    from snowcart.settings import Settings
+
+    return Settings.locate("dev", args.home)
 
 
 def _reconcile(args: argparse.Namespace) -> int:
@@ -34,14 +41,18 @@ def _reconcile(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from snowcart.engines.duckdb.health import check_warehouse_file
     from snowcart.reconcile import reconcile
     from snowcart.settings import Settings
 
     settings = Settings.resolve("dev", args.home)
     if not settings.warehouse_path.exists():
         raise SnowcartError(f"no warehouse at {settings.warehouse_path}; run simulate.py first")
+    # Every block of every table read once: a file damaged where reconcile's own
+    # queries never read (a mart's blocks) is found here, before any count.
+    check_warehouse_file(settings.warehouse_path)
     try:
-        results = reconcile(settings)
+        result = reconcile(settings)
     except duckdb.IOException as error:
         raise SnowcartError(
             f"cannot open the warehouse read-only (is a pipeline running?): {error}"
@@ -51,6 +62,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         "staged_lines",
         "loaded",
         "rejected",
+        "skipped_files",
         "consumed",
         "deduplicated",
         "valid",
@@ -62,24 +74,36 @@ def _reconcile(args: argparse.Namespace) -> int:
     table.add_column("table")
     for column in columns:
         table.add_column(column.replace("_", " "), justify="right")
-    for counts in results:
+    for counts in result.tables:
         table.add_row(
             counts.table,
             *(
-                "—"  # no staging model reads this table yet
-                if column in consumer_columns and not counts.has_consumer
+                "—"  # no staging model reads this table yet, or no ledger
+                if (column in consumer_columns and not counts.has_consumer)
+                or getattr(counts, column) is None
                 else f"{getattr(counts, column):,}"
                 for column in columns
             ),
         )
-    Console(width=150).print(table)
-    problems = [f"{counts.table}: {problem}" for counts in results for problem in counts.problems]
-    for problem in problems:
+    Console(width=160).print(table)
+    if result.no_ledger:
+        print(f"note: {result.no_ledger}")
+    for counts in result.tables:
+        for note in counts.notes:
+            print(f"note: {counts.table}: {note}")
+    for entry in result.skipped:
+        print(f"skipped {entry}")
+    for problem in result.problems:
         print(f"MISMATCH {problem}", file=sys.stderr)
-    if problems:
+    if result.problems:
         return 1
+    skipped = (
+        f"; {len(result.skipped):,} stage entries skipped with a reason (listed above)"
+        if result.skipped
+        else ""
+    )
     print(
         "reconciled: every emitted event is loaded (valid or quarantined), rejected with a reason,"
-        " or a counted duplicate"
+        f" or a counted duplicate{skipped}"
     )
     return 0

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 from snowcart.cli.common import (
     OneLineParser,
+    check_writable,
     fraction,
     non_negative_float,
     non_negative_int,
@@ -119,7 +120,13 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         parser.error(
             "--replay streams its file to the end; it takes no --events, --backfill or --start-at"
         )
-    return run_guarded(lambda stop: _simulate(args, stop))
+    return run_guarded(lambda stop: _simulate(args, stop), lambda: _settings(args))
+
+
+def _settings(args: argparse.Namespace):
+    from snowcart.settings import Settings
+
+    return Settings.locate(args.target, args.home)
 
 
 def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
@@ -132,6 +139,7 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
     from snowcart.stages.local import LocalStage
 
     settings = Settings.resolve(args.target, args.home)
+    check_writable(settings.home, settings.home / "target", settings.stage_dir)
     warehouse = engine_for(settings).open_warehouse()
     try:
         print(f"snowcart: target={settings.target} home={settings.home}", flush=True)

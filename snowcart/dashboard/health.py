@@ -1,6 +1,7 @@
 """The pipeline's health as the serving layer shows it: freshness per mart, the
-refresh log and its errors, and the recent event rate (DuckDB's ops tables;
-Snowflake has none, its dynamic tables refresh themselves)."""
+refresh log and its errors, the recent event rate, and the stage files the pipe
+skipped with their reasons (DuckDB's ops tables; Snowflake has none, its
+dynamic tables refresh themselves)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 from snowcart.engines.base import MartQuery
 
 REFRESH_LOG_ROWS = 50
+SKIPPED_FILE_ROWS = 50
 EVENT_RATE_WINDOW_S = 60
 # What lives in the warehouse only: the dashboard never opens it, so a reader
 # can never hold a lock the pipeline needs. The pipeline's live status shows them.
@@ -18,7 +20,8 @@ WAREHOUSE_ONLY_HEALTH = ("load errors", "quarantined rows", "stream backlog")
 
 
 def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
-    """Freshness per mart, the refresh log and its errors, jobs, events/s."""
+    """Freshness per mart, the refresh log and its errors, jobs, events/s, and
+    the skipped stage files (newest first; `skipped_files` counts them all)."""
     freshness = query(
         "select mart, published_at, newest_event_at, lag_s from ops.mart_freshness order by mart"
     )
@@ -44,6 +47,11 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         " where job = 'transform' and started_at >= ?",
         [now - timedelta(seconds=EVENT_RATE_WINDOW_S)],
     )
+    skipped = query(
+        "select file_name, reason, detected_at from ops.load_skips"
+        f" order by detected_at desc, file_name limit {SKIPPED_FILE_ROWS}"
+    )
+    skipped_count = query("select count(*) as files from ops.load_skips")
     recent_rows = 0.0
     if not recent.empty and not pd.isna(recent["rows_processed"].iloc[0]):
         recent_rows = float(recent["rows_processed"].iloc[0])
@@ -53,4 +61,6 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         "errors": errors,
         "jobs": jobs,
         "events_per_s": recent_rows / EVENT_RATE_WINDOW_S,
+        "skipped": skipped,
+        "skipped_files": 0 if skipped_count.empty else int(skipped_count["files"].iloc[0]),
     }

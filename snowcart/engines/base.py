@@ -33,15 +33,19 @@ class LoadReport:
     files: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
-    # Loaded names that reappeared with other content (not reloaded, reported).
+    # Stage entries newly skipped (not loaded, reported once): loaded names that
+    # reappeared with other content, and entries the pipe cannot or must not load.
     files_skipped: int = 0
     files_by_table: dict[str, int] = field(default_factory=dict)
+    # One "name: reason" per newly skipped entry.
+    skipped: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: LoadReport) -> LoadReport:
         self.files += other.files
         self.rows_loaded += other.rows_loaded
         self.rows_rejected += other.rows_rejected
         self.files_skipped += other.files_skipped
+        self.skipped += other.skipped
         for table, count in other.files_by_table.items():
             self.files_by_table[table] = self.files_by_table.get(table, 0) + count
         return self

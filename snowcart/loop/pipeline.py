@@ -104,6 +104,7 @@ class Pipeline:
         self.watch_project()
         cycle = scheduler.cycle()
         self.report.loaded += cycle.loaded
+        self.status.skipped(cycle.loaded.skipped)
         self.report.builds += int(cycle.transformed)
         self.report.mart_refreshes += int(bool(cycle.marts_refreshed))
         failing = [job for job in scheduler.jobs if job.last_error]

@@ -10,6 +10,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+# Newly skipped stage entries shown a line each; the rest as a count.
+SKIPS_SHOWN = 20
+
 
 class StatusBoard:
     def __init__(
@@ -54,6 +57,21 @@ class StatusBoard:
             self._live.update(self._render())
         else:
             print(f"[{self.title}] {message}", file=sys.stdout, flush=True)
+
+    def skipped(self, entries: list[str]) -> None:
+        """Stage entries the pipe newly skipped ("name: reason"): a line for each
+        of the first few, and the running count in the `stage files skipped` field."""
+        if not entries:
+            return
+        count = self.fields.get("stage files skipped", 0) + len(entries)
+        self.fields["stage files skipped"] = count
+        for entry in entries[:SKIPS_SHOWN]:
+            self.note(f"skipped {entry}")
+        if len(entries) > SKIPS_SHOWN:
+            self.note(
+                f"and {len(entries) - SKIPS_SHOWN:,} more skipped: every one, with its reason, "
+                "in ops.load_skips"
+            )
 
     def _render(self) -> Table:
         table = Table(title=self.title, show_header=False, min_width=50)

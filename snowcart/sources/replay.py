@@ -19,6 +19,7 @@ How rows become events (every input row is accounted for in the replay report):
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
@@ -62,6 +63,24 @@ class ColumnMapping:
             overrides[name.strip()] = column.strip()
         return cls(**overrides)
 
+    def columns_in(self, path: Path, columns: list[str]) -> dict[str, str]:
+        """Each field's column as a quoted identifier, checked against `columns`
+        (the file's own): a name that is not one of them never reaches SQL.
+        DuckDB matches names case-insensitively; so does this, when unambiguous."""
+        quoted = {}
+        for field, wanted in asdict(self).items():
+            matches = [column for column in columns if column == wanted] or [
+                column for column in columns if column.lower() == wanted.lower()
+            ]
+            if len(matches) != 1:
+                raise ConfigError(
+                    f"--replay {path}: no column {wanted!r} (for {field}); its columns are: "
+                    + ", ".join(columns)
+                    + " (map them with --replay-columns field=Column)"
+                )
+            quoted[field] = '"' + matches[0].replace('"', '""') + '"'
+        return quoted
+
 
 @dataclass
 class ReplayReport:
@@ -82,6 +101,12 @@ class ReplayReport:
         )
 
 
+def _glob_free(path: Path) -> str:
+    """`path` for DuckDB's readers, which expand `*`, `?` and `[...]`: each as a
+    one-character class (`[*]`), so the name reads only the file it names."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
 def _source_relation(path: Path) -> str:
     suffix = "".join(path.suffixes).lower()
     if suffix.endswith(".parquet"):
@@ -92,24 +117,25 @@ def _source_relation(path: Path) -> str:
 
 
 # Source rows, typed and classified, in file order. `Unknown` descriptions are
-# the dataset's fill value for missing ones.
+# the dataset's fill value for missing ones. Each `{field}` is the quoted name
+# of a column the file has (ColumnMapping.columns_in).
 ROWS_SQL = """
     create temp table replay_rows as
     select
         row_number() over () as source_row,
-        cast("{invoice}" as varchar) as invoice,
-        cast("{stock_code}" as varchar) as stock_code,
-        nullif(cast("{description}" as varchar), 'Unknown') as description,
-        cast("{quantity}" as bigint) as quantity,
-        cast("{invoice_date}" as timestamp) as invoiced_at,
-        cast("{unit_price}" as decimal(18, 4)) as unit_price,
-        case when "{customer_id}" is not null
-            then 'UCI' || cast(cast("{customer_id}" as bigint) as varchar) end as customer_id,
-        cast("{country}" as varchar) as country,
+        cast({invoice} as varchar) as invoice,
+        cast({stock_code} as varchar) as stock_code,
+        nullif(cast({description} as varchar), 'Unknown') as description,
+        cast({quantity} as bigint) as quantity,
+        cast({invoice_date} as timestamp) as invoiced_at,
+        cast({unit_price} as decimal(18, 4)) as unit_price,
+        case when {customer_id} is not null
+            then 'UCI' || cast(cast({customer_id} as bigint) as varchar) end as customer_id,
+        cast({country} as varchar) as country,
         case
-            when cast("{invoice}" as varchar) like 'A%' then 'bad_debt'
-            when cast("{invoice}" as varchar) like 'C%' then 'return'
-            when cast("{quantity}" as bigint) <= 0 then 'stock_adjustment'
+            when cast({invoice} as varchar) like 'A%' then 'bad_debt'
+            when cast({invoice} as varchar) like 'C%' then 'return'
+            when cast({quantity} as bigint) <= 0 then 'stock_adjustment'
             else 'sale'
         end as row_kind
     from {relation}
@@ -283,14 +309,16 @@ class Replay:
         self.mapping = mapping or ColumnMapping()
         self.report = ReplayReport()
         con = duckdb.connect()
+        relation = _source_relation(path)
+        source = {"path": _glob_free(path)}
         try:
-            con.execute(
-                ROWS_SQL.format(relation=_source_relation(path), **asdict(self.mapping)),
-                {"path": str(path)},
-            )
-        except duckdb.BinderException as error:
+            described = con.execute(f"describe select * from {relation}", source).fetchall()
+            columns = self.mapping.columns_in(path, [row[0] for row in described])
+            con.execute(ROWS_SQL.format(relation=relation, **columns), source)
+        except duckdb.Error as error:
+            reason = str(error).splitlines()[0]
             raise ConfigError(
-                f"--replay {path}: {error}. Map the columns with --replay-columns"
+                f"--replay {path}: cannot read it as mapped (--replay-columns): {reason}"
             ) from error
         self._count(con)
         rows = con.execute(EVENTS_SQL).fetchall()

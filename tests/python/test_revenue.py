@@ -134,7 +134,7 @@ def test_generated_returns_of_orders_before_the_data_count_on_their_return_date(
     # A shop whose first day of orders is not in the data: the returns of those
     # orders, days later, have no sale to reduce.
     producer_home = tmp_path / "producer"
-    made = simulate("--events", "20000", "--rate", "0.05", "--backfill", "6", "--seed", "3",
+    made = simulate("--events", "10000", "--rate", "0.05", "--backfill", "6", "--seed", "3",
                     home=producer_home)  # fmt: skip
     assert made.returncode == 0, made.stderr + made.stdout
     home = tmp_path / "warehouse"

@@ -30,7 +30,7 @@ ship_countries as (
 sale_lines as (
     select
         ---------- keys
-        order_line_id as revenue_line_id,
+        'sale-' || order_line_id as revenue_line_id,
         'sale' as line_kind,
         order_line_id,
         cast(null as varchar) as return_line_id,
@@ -63,7 +63,7 @@ sale_lines as (
 refund_lines as (
     select
         ---------- keys
-        refunds_without_sale.return_line_id as revenue_line_id,
+        'refund-' || refunds_without_sale.return_line_id as revenue_line_id,
         'refund_without_sale' as line_kind,
         cast(null as varchar) as order_line_id,
         refunds_without_sale.return_line_id,

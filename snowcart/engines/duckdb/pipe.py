@@ -5,36 +5,48 @@ is loaded, every bad line is kept in ops.load_errors with its file, line number
 and reason, and the file is recorded in ops.load_history in the same
 transaction as its rows, so a file is loaded exactly once even if the process
 dies at any point. Like Snowpipe's load metadata, a file that reappears under a
-loaded name with other content is not loaded again: it is reported in
-ops.load_skips.
+loaded name with other content is not loaded again. That file, and every entry
+of the stage that is not loaded (snowcart/stages/local.py: other names and
+folders, directories, FIFOs, symlinks out of the stage, files that cannot be
+read), is reported once in ops.load_skips with its reason, and the rest loads.
+Lines are split as snowcart/stages/lines.py defines them, the definition
+reconcile counts by.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import zlib
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
 
 from snowcart.engines.base import LoadReport
 from snowcart.settings import OPS_SCHEMA
-from snowcart.stages.local import LocalStage, StagedFile
+from snowcart.stages import lines
+from snowcart.stages.local import LocalStage, SkippedEntry, StagedFile, unreadable
 
 REQUIRED_FIELD = "event_id"
 
 # Fast path: raw lines read in bulk as one VARCHAR column, with no quoting and a
-# delimiter that valid JSON never contains unescaped.
+# delimiter that valid JSON never contains unescaped. Used only for files whose
+# lines all end in a plain LF (lines.FileFacts.lf_only), where splitting on LF
+# gives the lines of stages/lines.py; the line count is checked after each read.
 READ_LINES = """
     select row_number() over () as line_number, line, null::varchar as known_reason
     from read_csv(
         $path, columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
-        delim = '\x1f', quote = '', escape = '', max_line_size = 16777216
+        delim = '\x1f', quote = '', escape = '', max_line_size = 16777216,
+        new_line = '\\n', compression = $compression
     )
 """
+CHANGED_AFTER_LOAD = "already loaded under this name with other content; not reloaded"
+# Recorded skips of entries that were never read carry no checksum.
+NOT_READ = ""
 
 # Why a line cannot be loaded, or NULL when it is a good event. The common case
 # costs one JSON parse: a string event_id at the top level proves the line is a
@@ -102,14 +114,6 @@ def create_load_metadata(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class LoadedFile:
     size: int
@@ -117,56 +121,27 @@ class LoadedFile:
     sha256: str
 
 
-def read_lines_salvaging(path: Path) -> pa.Table:
-    """Slow path for a file the bulk reader rejects (bad UTF-8, broken gzip):
-    every complete line is kept; what cannot be decoded is marked with a reason."""
-    data = path.read_bytes()
-    damage = None  # why the end of the file could not be read, if it could not
-    if path.name.endswith(".gz"):
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            data = inflater.decompress(data) + inflater.flush()
-            if not inflater.eof:
-                damage = "truncated file: compressed stream ends early"
-        except zlib.error as error:
-            # Keep what inflated before the damage; byte-wise to find the point.
-            recovered, inflater = bytearray(), zlib.decompressobj(wbits=31)
-            for offset in range(len(data)):
-                try:
-                    recovered += inflater.decompress(data[offset : offset + 1])
-                except zlib.error:
-                    break
-            data, damage = bytes(recovered), f"corrupt compressed data: {error}"
-    pieces = data.split(b"\n")
-    complete, tail = pieces[:-1], pieces[-1]
-    line_numbers, lines, reasons = [], [], []
-    for number, raw in enumerate(complete, start=1):
-        line_numbers.append(number)
-        try:
-            lines.append(raw.decode("utf-8").rstrip("\r"))
-            reasons.append(None)
-        except UnicodeDecodeError as error:
-            lines.append(raw.decode("utf-8", errors="replace"))
-            reasons.append(f"invalid UTF-8 at byte {error.start}")
-    if tail or damage:
-        # The last line of a damaged file is incomplete whatever it looks like.
-        line_numbers.append(len(complete) + 1)
-        lines.append(tail.decode("utf-8", errors="replace") if tail else None)
-        if damage:
-            reasons.append(damage)
-        else:
-            try:
-                tail.decode("utf-8")
-                reasons.append(None)
-            except UnicodeDecodeError as error:
-                reasons.append(f"invalid UTF-8 at byte {error.start}")
+def salvaged_lines(handle: BinaryIO, compressed: bool) -> pa.Table:
+    """Slow path for a file the bulk reader cannot take (CR line ends, bad UTF-8,
+    damaged gzip): every line by stages/lines.py, what cannot be decoded marked."""
+    read = lines.read_lines(handle, compressed)
     return pa.table(
         {
-            "line_number": pa.array(line_numbers, pa.int64()),
-            "line": pa.array(lines, pa.string()),
-            "known_reason": pa.array(reasons, pa.string()),
+            "line_number": pa.array([number for number, _, _ in read], pa.int64()),
+            "line": pa.array([text for _, text, _ in read], pa.string()),
+            "known_reason": pa.array([reason for _, _, reason in read], pa.string()),
         }
     )
+
+
+@dataclass
+class StageScan:
+    """What the stage holds for the pipe now."""
+
+    pending: list[StagedFile] = field(default_factory=list)
+    # Loaded names whose content has changed since: (file, size, checksum).
+    changed: list[tuple[StagedFile, int, str]] = field(default_factory=list)
+    skipped: list[SkippedEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -199,27 +174,42 @@ class EmbeddedPipe:
         ).fetchall()
         return {name: LoadedFile(size, mtime, sha) for name, size, mtime, sha in rows}
 
-    def scan(self) -> tuple[list[StagedFile], list[tuple[StagedFile, int, str]]]:
-        """Files never loaded, and loaded names whose content has changed since."""
+    def scan(self) -> StageScan:
+        """Files never loaded, loaded names whose content has changed since, and
+        the entries of the stage that are not loaded."""
         history = self._history()
-        pending, changed = [], []
-        for staged in self.stage.files(self.tables):
+        listing = self.stage.listing(self.tables)
+        scan = StageScan(skipped=listing.skipped)
+        for staged in listing.files:
             loaded = history.get(staged.name)
             if loaded is None:
-                pending.append(staged)
+                scan.pending.append(staged)
                 continue
             try:
-                stat = staged.path.stat()
+                stat = os.stat(staged.target or staged.path)
             except FileNotFoundError:
                 continue
             if (stat.st_size, stat.st_mtime_ns) != (loaded.size, loaded.mtime_ns):
-                digest = file_sha256(staged.path)
+                try:
+                    with self.stage.open(staged) as handle:
+                        size, digest = _checksum(handle)
+                except OSError:
+                    continue  # not loaded again either way
                 if digest != loaded.sha256:
-                    changed.append((staged, stat.st_size, digest))
-        return pending, changed
+                    scan.changed.append((staged, size, digest))
+        return scan
 
     def pending(self) -> list[StagedFile]:
-        return self.scan()[0]
+        """Files the next load will load: never one it would skip, so a drain
+        that waits for this to be empty always ends."""
+        readable = []
+        for staged in self.scan().pending:
+            try:
+                self.stage.open(staged).close()
+            except OSError:
+                continue
+            readable.append(staged)
+        return readable
 
     def _load_timestamp(self) -> datetime:
         """Now (UTC), but always after the previous load, so `_loaded_at` only grows."""
@@ -231,17 +221,36 @@ class EmbeddedPipe:
             now = previous + timedelta(microseconds=1)
         return now
 
+    def _skipped_before(self) -> set[tuple[str, str]]:
+        """(name, checksum) of every skip recorded: NOT_READ for an entry never read."""
+        rows = self.con.execute(f"select file_name, file_sha256 from {OPS_SCHEMA}.load_skips")
+        return set(rows.fetchall())
+
     def load(self) -> LoadReport:
-        """Load every pending file in one transaction; returns what was loaded."""
-        pending, changed = self.scan()
+        """Load every pending file in one transaction; returns what was loaded and
+        what was newly skipped. A file that cannot be read is skipped, not fatal."""
+        scan = self.scan()
         report = LoadReport()
-        if not pending and not changed:
-            return report
+        recorded = self._skipped_before()
+        skipped_before = {name for name, digest in recorded if digest == NOT_READ}
+        changed = [item for item in scan.changed if (item[0].name, item[2]) not in recorded]
+        skipped = list(scan.skipped)
         # Files are read before the transaction: a read error aborts a DuckDB
         # transaction, and a bad file must not stop the good ones.
-        prepared = [
-            read for index, staged in enumerate(pending) if (read := self._read(staged, index))
-        ]
+        prepared = []
+        for index, staged in enumerate(scan.pending):
+            try:
+                read = self._read(staged, index)
+            except OSError as error:
+                skipped.append(SkippedEntry(staged.name, unreadable(error)))
+                continue
+            if read is not None:
+                prepared.append(read)
+        new_skips = [entry for entry in skipped if entry.name not in skipped_before]
+        # A skip that no longer holds (the entry was removed, fixed or loaded).
+        resolved = skipped_before - {entry.name for entry in skipped}
+        if not prepared and not changed and not new_skips and not resolved:
+            return report
         con = self.con
         loaded_at = self._load_timestamp()
         try:
@@ -255,54 +264,81 @@ class EmbeddedPipe:
                     report.rows_rejected += errors
                     report.files_by_table[table] = report.files_by_table.get(table, 0) + 1
                 for staged, size, digest in changed:
-                    report.files_skipped += self._record_skip(staged, size, digest, loaded_at)
+                    self._record_skip(staged.name, size, digest, CHANGED_AFTER_LOAD, loaded_at)
+                    report.skipped.append(f"{staged.name}: {CHANGED_AFTER_LOAD}")
+                for entry in new_skips:
+                    self._record_skip(entry.name, entry.size, NOT_READ, entry.reason, loaded_at)
+                    report.skipped.append(str(entry))
+                if resolved:
+                    con.execute(
+                        f"delete from {OPS_SCHEMA}.load_skips"
+                        " where file_sha256 = $none and list_contains($names, file_name)",
+                        {"none": NOT_READ, "names": sorted(resolved)},
+                    )
                 con.execute("commit")
             except BaseException:
-                con.execute("rollback")
+                _rollback(con)
                 raise
         finally:
             for read in prepared:
                 con.execute(f"drop table if exists {read.lines_table}")
+        report.files_skipped = len(report.skipped)
         return report
 
-    def _record_skip(self, staged: StagedFile, size: int, digest: str, seen_at: datetime) -> int:
-        (inserted,) = self.con.execute(
-            f"""
-            insert into {OPS_SCHEMA}.load_skips
-            select $name, $size, $digest,
-                'already loaded under this name with other content; not reloaded', $seen_at
-            where not exists (
-                select 1 from {OPS_SCHEMA}.load_skips
-                where file_name = $name and file_sha256 = $digest
-            )
-            """,
-            {"name": staged.name, "size": size, "digest": digest, "seen_at": seen_at},
-        ).fetchone()
-        return inserted
+    def _record_skip(
+        self, name: str, size: int, digest: str, reason: str, seen_at: datetime
+    ) -> None:
+        self.con.execute(
+            f"insert or ignore into {OPS_SCHEMA}.load_skips values (?, ?, ?, ?, ?)",
+            [name, size, digest, reason, seen_at],
+        )
 
     def _read(self, staged: StagedFile, index: int) -> ReadFile | None:
-        """Every line of the file, classified, in a temp table; None if it vanished."""
-        con = self.con
+        """Every line of the file, classified, in a temp table; None if it
+        vanished, OSError if it cannot be read."""
+        compressed = lines.is_compressed(staged.path.name)
         try:
-            stat = staged.path.stat()
-            digest = file_sha256(staged.path)
+            handle = self.stage.open(staged)
         except FileNotFoundError:
             return None
         lines_table = f"staged_lines_{index}"
+        with handle:
+            stat = os.fstat(handle.fileno())
+            facts = lines.inspect(handle, compressed)
+            in_bulk = facts.lf_only and self._read_in_bulk(
+                handle, staged, lines_table, facts.line_count
+            )
+            if not in_bulk:
+                handle.seek(0)
+                salvaged = salvaged_lines(handle, compressed)  # noqa: F841 (read by DuckDB by name)
+                self.con.execute(
+                    f"create or replace temp table {lines_table} as "
+                    + CLASSIFY_LINES.format(source="salvaged")
+                )
+        return ReadFile(staged, stat.st_size, stat.st_mtime_ns, facts.sha256, lines_table)
+
+    def _read_in_bulk(
+        self, handle: BinaryIO, staged: StagedFile, lines_table: str, line_count: int
+    ) -> bool:
+        """Read and classified in one statement (no intermediate copy), from the
+        very file opened (its descriptor, where the system names one), so nothing
+        swapped in after the checks is read. False if DuckDB refused it."""
+        fd_path = f"/proc/self/fd/{handle.fileno()}"
         try:
-            # Read and classified in one statement (no intermediate copy).
-            con.execute(
+            self.con.execute(
                 f"create or replace temp table {lines_table} as "
                 + CLASSIFY_LINES.format(source=f"({READ_LINES})"),
-                {"path": str(staged.path)},
+                {
+                    "path": fd_path
+                    if os.path.exists(fd_path)
+                    else str(staged.target or staged.path),
+                    "compression": "gzip" if lines.is_compressed(staged.path.name) else "none",
+                },
             )
         except duckdb.Error:
-            salvaged = read_lines_salvaging(staged.path)  # noqa: F841 (read by DuckDB by name)
-            con.execute(
-                f"create or replace temp table {lines_table} as "
-                + CLASSIFY_LINES.format(source="salvaged")
-            )
-        return ReadFile(staged, stat.st_size, stat.st_mtime_ns, digest, lines_table)
+            return False
+        (read,) = self.con.execute(f"select count(*) from {lines_table}").fetchone()
+        return read == line_count
 
     def _insert(self, read: ReadFile, loaded_at: datetime) -> tuple[int, int]:
         con = self.con
@@ -342,3 +378,20 @@ class EmbeddedPipe:
             ],
         )
         return rows, errors
+
+
+def _checksum(handle: BinaryIO) -> tuple[int, str]:
+    """Size and SHA-256 of a file as stored."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := handle.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, keeping the error that caused it: a failed commit (disk full)
+    has already ended the transaction, and "no transaction is active" would
+    hide the real cause."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("rollback")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import duckdb
@@ -9,8 +10,10 @@ import duckdb
 from snowcart.engines.base import LoadReport
 from snowcart.engines.dbt_runner import Dbt
 from snowcart.engines.duckdb import serving
+from snowcart.engines.duckdb.health import find_damage
 from snowcart.engines.duckdb.pipe import EmbeddedPipe, create_load_metadata
 from snowcart.engines.duckdb.streams import EmbeddedStreams
+from snowcart.errors import BuildError, WarehouseDamaged
 from snowcart.settings import Settings, landing_tables, raw_schema, stream_consumers
 from snowcart.stages.local import LocalStage
 
@@ -65,6 +68,9 @@ class DuckDBWarehouse:
         )
 
     def setup(self) -> None:
+        # Opened before dbt: a file DuckDB cannot open (damaged, locked) fails
+        # here with DuckDB's reason, not as a dbt operation that "failed".
+        self.con.execute("select 1")
         self.dbt.run_operation("create_landing_tables")
         create_load_metadata(self.con)
         self.con.execute(REFRESH_LOG_DDL)
@@ -171,7 +177,16 @@ class DuckDBWarehouse:
         return self._pipe().load()
 
     def build(self) -> None:
-        self.dbt.build()
+        try:
+            self.dbt.build()
+        except BuildError as error:
+            # dbt names the nodes that failed, not why: a damaged file is said so.
+            problem = None
+            with contextlib.suppress(duckdb.Error):
+                problem = find_damage(self.con)
+            if problem is not None:
+                raise WarehouseDamaged(self.settings.warehouse_path, problem) from error
+            raise
 
     def pending_files(self) -> int:
         return len(self._pipe().pending())

@@ -4,6 +4,8 @@ keeps each file loaded at most once, so a retried PUT or COPY is harmless."""
 
 from __future__ import annotations
 
+import json
+
 from snowcart.engines.base import LoadReport
 from snowcart.engines.dbt_runner import Dbt
 from snowcart.engines.snowflake.connection import SnowflakeConfig, connect, load_private_key
@@ -17,7 +19,9 @@ STAGE_NAME = "landing"
 
 def put_sql(raw: str, staged: StagedFile) -> str:
     # OVERWRITE = FALSE: a retried PUT of the same file is a no-op.
-    # The path is the user's --home: a literal, quoted; names are checked.
+    # The path (the user's --home, a producer's file name) is one string literal
+    # (Snowflake's PUT takes the file URI in single quotes, `''` and `\\` escaped,
+    # as any string constant); names are checked as plain identifiers.
     source = literal(f"file://{staged.path.as_posix()}")
     return (
         f"put {source} @{identifier(raw, 'raw schema')}.{STAGE_NAME}/"
@@ -29,6 +33,17 @@ def staged_path(staged: StagedFile) -> str:
     """Where PUT puts a file, relative to the stage: AUTO_COMPRESS adds .gz."""
     suffix = "" if staged.path.name.endswith(".gz") else ".gz"
     return f"{staged.table}/{staged.path.name}{suffix}"
+
+
+def _logged_name(line: str) -> str:
+    """A name in the upload log: JSON (any character, spaces and newlines too),
+    or, in a log written before, the name as it is."""
+    if line.startswith('"'):
+        try:
+            return json.loads(line)
+        except ValueError:
+            pass
+    return line
 
 
 def refresh_pipe_sql(raw: str, table: str) -> str:
@@ -50,7 +65,9 @@ class SnowflakeWarehouse:
         self.tables = landing_tables(settings.project_dir)
         self._uploaded_log = settings.home / "snowflake_uploaded.txt"
         self._uploaded = (
-            set(self._uploaded_log.read_text().split()) if self._uploaded_log.exists() else set()
+            {_logged_name(line) for line in self._uploaded_log.read_text().splitlines()}
+            if self._uploaded_log.exists()
+            else set()
         )
         self._con = None
 
@@ -83,13 +100,16 @@ class SnowflakeWarehouse:
         rest = self._snowpipe_rest()
         try:
             for staged in pending:
-                cursor.execute(put_sql(self.raw, staged))
+                # The connector expands `*`, `?` and `[...]` in a PUT's path over
+                # the local disk; given the open file it uploads that one only.
+                with open(staged.path, "rb") as handle:
+                    cursor.execute(put_sql(self.raw, staged), file_stream=handle)
             for table in sorted({staged.table for staged in pending}):
                 if rest is None:
                     cursor.execute(refresh_pipe_sql(self.raw, table))
                 else:
                     rest.insert_files(
-                        f"{self.config.database}.{self.raw}.{table}_pipe",
+                        f"{self._database()}.{self.raw}.{identifier(table, 'landing table')}_pipe",
                         [staged_path(staged) for staged in pending if staged.table == table],
                     )
         except snowflake.connector.errors.ProgrammingError as error:
@@ -102,8 +122,11 @@ class SnowflakeWarehouse:
             report.files_by_table[staged.table] = report.files_by_table.get(staged.table, 0) + 1
         self._uploaded.update(staged.name for staged in pending)
         with open(self._uploaded_log, "a", encoding="utf-8") as log:
-            log.writelines(f"{staged.name}\n" for staged in pending)
+            log.writelines(f"{json.dumps(staged.name)}\n" for staged in pending)
         return report
+
+    def _database(self) -> str:
+        return identifier(self.config.database, "SNOWFLAKE_DATABASE")
 
     def _snowpipe_rest(self):
         """The REST client when key-pair credentials are configured, else None."""
@@ -127,8 +150,11 @@ class SnowflakeWarehouse:
         if not consumers:
             return []
         pairs = [(table, model) for table, models in consumers.items() for model in models]
+        raw = identifier(self.raw, "raw schema")
         checks = ", ".join(
-            f"system$stream_has_data('{self.config.database}.{self.raw}.{table}__{model}')"
+            "system$stream_has_data("
+            + literal(f"{self._database()}.{raw}.{identifier(table, 'landing table')}__{model}")
+            + ")"
             for table, model in pairs
         )
         row = self.con.cursor().execute(f"select {checks}").fetchone()

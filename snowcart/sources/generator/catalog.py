@@ -198,3 +198,7 @@ ORDER_UP_TO_DAYS = 45.0
 LEAD_DAYS = (1.0, 7.0)
 INITIAL_COVER_DAYS = (10.0, 40.0)  # initial stock, in days of expected demand
 MIN_STOCK = 5
+# At most this many units in stock or on one purchase order, whatever the rate
+# (`--rate 0` makes the first batch's pace enormous): staging quarantines a
+# movement of more than a million units (macros/staging.sql, max_quantity).
+MAX_STOCK = 1_000_000

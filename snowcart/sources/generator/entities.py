@@ -11,6 +11,7 @@ from snowcart.sources.generator.catalog import (
     CATEGORIES,
     INITIAL_COVER_DAYS,
     LINE_COUNT_WEIGHTS,
+    MAX_STOCK,
     MIN_STOCK,
     MINUTE_US,
     ORDER_SHARE,
@@ -51,7 +52,9 @@ def apply_pool(b: BatchContext, times: np.ndarray) -> None:
         demand = expected_demand(b)[products]
         low, high = INITIAL_COVER_DAYS
         cover = low + (high - low) * b.shop.keys.u(Slot.STOCK_COVER, products)
-        state.p_initial[products] = np.maximum(np.round(demand * cover), MIN_STOCK).astype(np.int64)
+        state.p_initial[products] = np.clip(np.round(demand * cover), MIN_STOCK, MAX_STOCK).astype(
+            np.int64
+        )
         state.p_stock[products] = state.p_initial[products]
         state.p_rate[products] = demand
         b.add(

@@ -16,6 +16,7 @@ from snowcart.sources.generator.catalog import (
     DAY_US,
     DEMAND_DAYS,
     LEAD_DAYS,
+    MAX_STOCK,
     MIN_STOCK,
     ORDER_UP_TO_DAYS,
     REORDER_DAYS,
@@ -95,7 +96,7 @@ def purchase_orders(b: BatchContext):
             if not len(low_at):
                 break
             i += int(low_at[0])
-            quantity = math.ceil(up_to[p] - levels[i] - added)
+            quantity = min(math.ceil(up_to[p] - levels[i] - added), MAX_STOCK)
             period = int(times[i]) // RESTOCK_PERIOD_US
             lead = (
                 low + (high - low) * b.shop.keys.u(Slot.LEAD_TIME, np.array([period * 4096 + p]))[0]

@@ -1,3 +1,10 @@
+{{
+    config(
+        unique_key=['_file_name', '_file_row_number'],
+        pre_hook="{{ add_staged_column('_payload_hash') }}",
+    )
+}}
+
 with
 
 source as (
@@ -7,45 +14,93 @@ source as (
 renamed as (
     select
         ---------- ids
-        {{ json_field('payload', 'event_id', 'varchar') }} as event_id,
-        {{ json_field('payload', 'order_id', 'varchar') }} as order_id,
-        {{ json_field('payload', 'customer_id', 'varchar') }} as customer_id,
+        {{ json_text('payload', 'event_id') }} as event_id,
+        {{ json_text('payload', 'order_id') }} as order_id,
+        {{ json_text('payload', 'customer_id') }} as customer_id,
         ---------- properties
-        {{ json_field('payload', 'event_type', 'varchar') }} as event_type,
-        {{ json_field('payload', 'channel', 'varchar') }} as channel,
-        {{ json_field('payload', 'currency', 'varchar') }} as currency_code,
-        {{ json_field('payload', 'ship_country', 'varchar') }} as ship_country,
+        {{ json_text('payload', 'event_type') }} as event_type,
+        {{ json_text('payload', 'channel') }} as channel,
+        {{ json_text('payload', 'currency') }} as currency_code,
+        {{ json_text('payload', 'ship_country') }} as ship_country,
         {{ json_array_size('payload', 'lines') }} as line_count,
-        ---------- timestamps
-        {{ json_field('payload', 'ordered_at', 'timestamp') }} as ordered_at,
-        {{ json_field('payload', 'event_at', 'timestamp') }} as event_at,
+        ---------- timestamps, as sent
+        {{ json_text('payload', 'ordered_at') }} as ordered_at_text,
+        {{ json_text('payload', 'event_at') }} as event_at_text,
         ---------- load metadata
+        {{ json_fingerprint('payload') }} as _payload_hash,
         _file_name,
         _file_row_number,
         _loaded_at
     from source
 ),
 
-validated as (
+typed as (
     select
         *,
-        case
-            when coalesce(event_type, '') != 'order_placed' then 'unknown_event_type'
-            when order_id is null then 'missing_order_id'
-            when ordered_at is null then 'missing_ordered_at'
-            when {{ is_impossible_timestamp('ordered_at') }} then 'impossible_ordered_at'
-            when coalesce(line_count, 0) = 0 then 'no_lines'
-        end as invalid_reason
+        {{ exact_cast('ordered_at_text', 'timestamp') }} as ordered_at,
+        {{ exact_cast('event_at_text', 'timestamp') }} as event_at
     from renamed
 ),
 
--- Delivery is at least once: keep the first copy of each event.
-deduplicated as (
-    select * from validated
-    qualify row_number() over (
-        partition by event_id
-        order by _loaded_at, _file_name, _file_row_number
-    ) = 1
+-- The first copy of each event wins (macros/staging.sql).
+copies as (
+    {{ deduplicated_copies('typed') }}
+),
+
+checked as (
+    select
+        *,
+        coalesce(
+            copy_invalid_reason,
+            case
+                {{ order_event_checks() }}
+            end
+        ) as event_checked_reason
+    from copies
+),
+
+-- An order is placed once: the first valid event for an order_id claims it.
+order_claims as (
+    {{ key_claims(
+        'checked', 'order_id', 'event_checked_reason is null', 'invalid_reason is null'
+    ) }}
+),
+
+validated as (
+    select
+        checked.*,
+        coalesce(
+            checked.event_checked_reason,
+            case
+                when order_claims.claimed_by_event_id != checked.event_id
+                    then 'duplicate_order_id'
+            end
+        ) as invalid_reason
+    from checked
+    left join order_claims on checked.order_id = order_claims.order_id
+),
+
+explained as (
+    select
+        event_id,
+        order_id,
+        customer_id,
+        event_type,
+        channel,
+        currency_code,
+        ship_country,
+        line_count,
+        ordered_at,
+        event_at,
+        _file_name,
+        _file_row_number,
+        _loaded_at,
+        invalid_reason,
+        case
+            {{ order_event_invalid_values() }}
+        end as invalid_value,
+        _payload_hash
+    from validated
 )
 
-select * from deduplicated
+select * from explained

@@ -1,4 +1,12 @@
-{{ config(unique_key='event_line_id') }}
+{{
+    config(
+        unique_key=['_file_name', '_file_row_number', 'line_position'],
+        pre_hook=[
+            "{{ add_staged_column('_payload_hash') }}",
+            "{{ add_staged_column('event_invalid_reason') }}",
+        ],
+    )
+}}
 
 with
 
@@ -6,6 +14,8 @@ source as (
     select * from {{ stream_source('shop', 'returns') }}
 ),
 
+-- One row per line; an event without lines keeps one row (line_position 0),
+-- so the copy rule and the quarantine see every event.
 flattened as (
     select
         source.payload,
@@ -13,7 +23,7 @@ flattened as (
         source._file_row_number,
         source._loaded_at,
         return_line.value as line,
-        {{ json_array_position('return_line') }} as line_position
+        coalesce({{ json_array_position('return_line') }}, 0) as line_position
     from source
     {{ join_json_array('source.payload', 'lines', 'return_line') }}
 ),
@@ -21,59 +31,168 @@ flattened as (
 renamed as (
     select
         ---------- ids
-        {{ json_field('payload', 'event_id', 'varchar') }} as event_id,
+        {{ json_text('payload', 'event_id') }} as event_id,
         line_position,
-        {{ json_field('payload', 'event_type', 'varchar') }} as event_type,
-        {{ json_field('payload', 'return_id', 'varchar') }} as return_id,
-        {{ json_field('line', 'line_number', 'integer') }} as line_number,
+        {{ json_text('payload', 'event_type') }} as event_type,
+        {{ json_text('payload', 'return_id') }} as return_id,
+        {{ json_text('line', 'line_number') }} as line_number_text,
         -- The sale being returned; null when it predates the data.
         coalesce(
-            {{ json_field('line', 'order_id', 'varchar') }},
-            {{ json_field('payload', 'order_id', 'varchar') }}
+            {{ json_text('line', 'order_id') }},
+            {{ json_text('payload', 'order_id') }}
         ) as order_id,
-        {{ json_field('payload', 'customer_id', 'varchar') }} as customer_id,
-        {{ json_field('line', 'product_id', 'varchar') }} as product_id,
+        {{ json_text('payload', 'customer_id') }} as customer_id,
+        {{ json_text('line', 'product_id') }} as product_id,
         ---------- properties
-        {{ json_field('payload', 'ship_country', 'varchar') }} as ship_country,
-        ---------- amounts
-        {{ json_field('line', 'quantity', 'integer') }} as quantity,
-        {{ json_field('line', 'unit_price', 'money') }} as unit_price,
-        {{ json_field('line', 'refund_amount', 'money') }} as refund_amount,
-        ---------- timestamps
-        {{ json_field('payload', 'returned_at', 'timestamp') }} as returned_at,
+        {{ json_text('payload', 'ship_country') }} as ship_country,
+        {{ json_array_size('payload', 'lines') }} as line_count,
+        ---------- amounts, as sent
+        {{ json_text('line', 'quantity') }} as quantity_text,
+        {{ json_text('line', 'unit_price') }} as unit_price_text,
+        {{ json_text('line', 'refund_amount') }} as refund_amount_text,
+        ---------- timestamps, as sent
+        {{ json_text('payload', 'returned_at') }} as returned_at_text,
         ---------- load metadata
+        {{ json_fingerprint('payload') }} as _payload_hash,
         _file_name,
         _file_row_number,
         _loaded_at
     from flattened
 ),
 
-with_keys as (
+typed as (
     select
-        event_id || '-' || cast(line_position as varchar) as event_line_id,
-        return_id || '-' || cast(line_number as varchar) as return_line_id,
         *,
-        case
-            when coalesce(event_type, '') != 'order_returned' then 'unknown_event_type'
-            when return_id is null then 'missing_return_id'
-            when line_number is null then 'missing_line_number'
-            when product_id is null then 'missing_product_id'
-            when returned_at is null then 'missing_returned_at'
-            when {{ is_impossible_timestamp('returned_at') }} then 'impossible_returned_at'
-            when quantity is null then 'missing_quantity'
-            when quantity <= 0 then 'non_positive_quantity'
-            when refund_amount < 0 then 'negative_refund_amount'
-        end as invalid_reason
+        {{ exact_cast('line_number_text', 'integer') }} as line_number,
+        {{ exact_cast('quantity_text', 'integer') }} as quantity,
+        {{ exact_cast('unit_price_text', 'money') }} as unit_price,
+        {{ exact_cast('refund_amount_text', 'money') }} as refund_amount,
+        {{ exact_cast('returned_at_text', 'timestamp') }} as returned_at
     from renamed
 ),
 
--- Delivery is at least once: keep the first copy of each event's lines.
-deduplicated as (
-    select * from with_keys
-    qualify row_number() over (
-        partition by event_id, line_position
-        order by _loaded_at, _file_name, _file_row_number
-    ) = 1
+-- The first copy of each event wins, with all its lines (macros/staging.sql).
+copies as (
+    {{ deduplicated_copies('typed') }}
+),
+
+checked as (
+    select
+        *,
+        coalesce(
+            copy_invalid_reason,
+            case
+                {{ return_event_checks() }}
+            end
+        ) as event_checked_reason
+    from copies
+),
+
+-- A return is sent once: the first valid event for a return_id claims it.
+return_claims as (
+    {{ key_claims(
+        'checked', 'return_id', 'event_checked_reason is null',
+        'event_invalid_reason is null'
+    ) }}
+),
+
+events_validated as (
+    select
+        checked.*,
+        coalesce(
+            checked.event_checked_reason,
+            case
+                when return_claims.claimed_by_event_id != checked.event_id
+                    then 'duplicate_return_id'
+            end
+        ) as event_invalid_reason
+    from checked
+    left join return_claims on checked.return_id = return_claims.return_id
+),
+
+-- A line is valid when its return is and its own fields are; the refund is the
+-- one sent, else quantity × unit_price, so one of them must be there.
+validated as (
+    select
+        *,
+        coalesce(
+            event_invalid_reason,
+            case
+                when {{ is_blank('line_number_text') }} then 'missing_line_number'
+                when line_number is null or line_number < 1 or line_number > {{ max_quantity() }}
+                    then 'invalid_line_number'
+                when {{ is_blank('product_id') }} then 'missing_product_id'
+                when {{ is_blank('quantity_text') }} then 'missing_quantity'
+                when not {{ is_exact('quantity_text', 'integer') }} then 'invalid_quantity'
+                when quantity is null or quantity > {{ max_quantity() }}
+                    then 'quantity_out_of_range'
+                when quantity <= 0 then 'non_positive_quantity'
+                when unit_price_text is not null and not {{ is_exact('unit_price_text', 'money') }}
+                    then 'invalid_unit_price'
+                when unit_price_text is not null and (
+                    unit_price is null or unit_price > {{ max_unit_amount() }}
+                ) then 'unit_price_out_of_range'
+                when unit_price < 0 then 'invalid_unit_price'
+                when refund_amount_text is null and unit_price is null
+                    then 'missing_refund_amount'
+                when
+                    refund_amount_text is not null
+                    and not {{ is_exact('refund_amount_text', 'money') }}
+                    then 'invalid_refund_amount'
+                when refund_amount_text is not null and (
+                    refund_amount is null or refund_amount > {{ max_amount() }}
+                ) then 'refund_amount_out_of_range'
+                when refund_amount < 0 then 'negative_refund_amount'
+            end,
+            case
+                when
+                    row_number() over (
+                        partition by _file_name, _file_row_number, line_number
+                        order by line_position
+                    ) > 1
+                    then 'duplicate_line_number'
+            end
+        ) as invalid_reason
+    from events_validated
+),
+
+keyed as (
+    select
+        event_id || '-' || cast(line_position as varchar) as event_line_id,
+        return_id || '-' || cast(line_number as varchar) as return_line_id,
+        event_id,
+        line_position,
+        event_type,
+        return_id,
+        line_number,
+        order_id,
+        customer_id,
+        product_id,
+        ship_country,
+        quantity,
+        unit_price,
+        refund_amount,
+        returned_at,
+        _file_name,
+        _file_row_number,
+        _loaded_at,
+        invalid_reason,
+        event_invalid_reason,
+        case
+            {{ return_event_invalid_values() }}
+            when invalid_reason in ('invalid_line_number', 'duplicate_line_number')
+                then line_number_text
+            when invalid_reason in (
+                'invalid_quantity', 'quantity_out_of_range', 'non_positive_quantity'
+            ) then quantity_text
+            when invalid_reason in ('invalid_unit_price', 'unit_price_out_of_range')
+                then unit_price_text
+            when invalid_reason in (
+                'invalid_refund_amount', 'refund_amount_out_of_range', 'negative_refund_amount'
+            ) then refund_amount_text
+        end as invalid_value,
+        _payload_hash
+    from validated
 )
 
-select * from deduplicated
+select * from keyed
