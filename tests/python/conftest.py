@@ -108,6 +108,22 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def fakesnow_login(monkeypatch) -> None:
+    """Snowflake settings for an in-process `fakesnow.patch()`: it accepts any
+    login, so the project's own fakesnow login (no secret) only has to be set."""
+    from snowcart.engines.snowflake.connection import SnowflakeConfig
+
+    login = SnowflakeConfig.for_fakesnow(port=0)
+    for name, value in {
+        "SNOWFLAKE_ACCOUNT": login.account,
+        "SNOWFLAKE_USER": login.user,
+        "SNOWFLAKE_PASSWORD": login.password,
+        "SNOWFLAKE_DATABASE": login.database,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
 def fakesnow_port(tmp_path):
     """A fresh, empty fakesnow server on a free local port."""
     port = free_port()

@@ -542,19 +542,11 @@ def plotted(values: list | dict) -> list[float]:
 
 
 @pytest.fixture
-def fake_snowflake(pipeline_home, monkeypatch):
+def fake_snowflake(pipeline_home, fakesnow_login):
     """fakesnow in this process, its ANALYTICS schema holding the pipeline's marts."""
     import fakesnow
     import snowflake.connector
 
-    # fakesnow accepts any login; the settings only have to be present.
-    for name, value in {
-        "SNOWFLAKE_ACCOUNT": "fake",
-        "SNOWFLAKE_USER": "fake",
-        "SNOWFLAKE_PASSWORD": "any-value-fakesnow-ignores",
-        "SNOWFLAKE_DATABASE": "SNOWCART",
-    }.items():
-        monkeypatch.setenv(name, value)
     with fakesnow.patch():
         con = snowflake.connector.connect(database="SNOWCART", schema="ANALYTICS")
         # fakesnow runs on DuckDB: copy the published marts in underneath it.

@@ -252,7 +252,7 @@ def test_the_explore_tab_lists_the_new_mart_and_shows_it(live_run, monkeypatch):
     assert explore.get("plotly_chart"), "the Explore tab shows no chart"
 
 
-def test_on_snowflake_the_catalog_lists_the_marts_from_information_schema(monkeypatch):
+def test_on_snowflake_the_catalog_lists_the_marts_from_information_schema(fakesnow_login):
     """fakesnow (in this process) stands in for Snowflake: names as stored,
     comments (dbt persist_docs, when turned on) as descriptions."""
     import fakesnow
@@ -262,13 +262,6 @@ def test_on_snowflake_the_catalog_lists_the_marts_from_information_schema(monkey
     from snowcart.engines.snowflake.connection import SnowflakeConfig
     from snowcart.engines.snowflake.reader import SnowflakeReader
 
-    for name, value in {
-        "SNOWFLAKE_ACCOUNT": "fake",
-        "SNOWFLAKE_USER": "fake",
-        "SNOWFLAKE_PASSWORD": "any-value-fakesnow-ignores",
-        "SNOWFLAKE_DATABASE": "SNOWCART",
-    }.items():
-        monkeypatch.setenv(name, value)
     with fakesnow.patch():
         con = snowflake.connector.connect(database="SNOWCART", schema="ANALYTICS")
         con.cursor().execute(
