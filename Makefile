@@ -110,6 +110,6 @@ lock:
 bench: install
 	$(BIN)/python -m benchmarks.run
 
-## Same with small inputs (356 s in the last idle CI run, beside the other tests); writes artifacts/benchmarks-quick.md.
+## Same with small inputs, still >= 3 runs per figure; writes artifacts/benchmarks-quick.md.
 bench-quick: install
 	$(BIN)/python -m benchmarks.run --quick

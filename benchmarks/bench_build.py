@@ -1,7 +1,7 @@
 """6. Full build at size: `dbt build --full-refresh` (every model, snapshot, mart
 and test, as CI runs it) on a warehouse holding N orders, and the pipeline's own
-process (`scripts/pipeline.py --drain`: initial build, stream loads, the drain's
-full build with every test) on the same data: wall time and peak memory."""
+process (`scripts/pipeline.py --drain`: it loads what is staged, then one full
+build with every test) on the same data: wall time and peak memory."""
 
 from __future__ import annotations
 
@@ -78,8 +78,8 @@ def run(config: BuildConfig, workdir: Path) -> Section:
             "`raw.orders`, copied fresh for each of "
             f"{config.runs} runs. Orders in `fct_sales` after each run: "
             f"{', '.join(f'{n:,}' for n in orders_built)}.",
-            "Pipeline: `python scripts/pipeline.py --drain` (its initial build without tests "
-            "reads the streams, then the drain's full `dbt build` with every test), its own "
+            "Pipeline: `python scripts/pipeline.py --drain` (it loads what is staged, then "
+            "one full `dbt build` with every test reads the streams), its own "
             "process. Then `dbt build --full-refresh` from the command line (every model, "
             "snapshot, mart, data and unit test rebuilt from the landing tables, as CI "
             "runs it). Peak memory is the process's maximum resident set "

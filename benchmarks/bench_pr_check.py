@@ -39,7 +39,7 @@ models:
         data_type: bigint
         description: Distinct orders.
       - name: net_revenue
-        data_type: decimal(18, 4)
+        data_type: decimal(38, 4)
         description: Net revenue.
 """
 SKIPPED = (".git", ".venv", ".snowcart", "target", "artifacts", "logs", "build")

@@ -3,9 +3,11 @@
 
     python -m benchmarks.run            # full sizes (make bench), ~34 min on 2 cores
     python -m benchmarks.run --quick    # small sizes (make bench-quick), 412 s in the last CI run
+    python -m benchmarks.run --smoke    # one run of each section at the smallest sizes (the suite)
 
 Every figure is min/median/max over >= 3 runs; medians are compared with the
-DESIGN.md §5 targets and each MISS is profiled.
+DESIGN.md §5 targets and each MISS is profiled. The smoke mode only proves that
+every section runs and the report is whole: its single runs are not figures.
 """
 
 from __future__ import annotations
@@ -75,22 +77,40 @@ QUICK = Plan(
     build=bench_build.BuildConfig(orders=5_000, runs=3),
     pr_check=bench_pr_check.PrCheckConfig(runs=3),
 )
+# What the test suite runs: every section once, as small as it still works.
+SMOKE = Plan(
+    generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=2_000, runs=1),
+    ingest=bench_ingest.IngestConfig(batches=2, events_per_batch=2_000, runs=1, row_events=200),
+    e2e=bench_e2e.EndToEndConfig(events=1_000, runs=1),
+    freshness=bench_freshness.FreshnessConfig(rates=(1_000,), seconds=5, runs=1),
+    scaling=bench_scaling.ScalingConfig(history_lines=(3_000, 30_000), delta_lines=300, runs=1),
+    build=bench_build.BuildConfig(orders=1_000, runs=1),
+    pr_check=bench_pr_check.PrCheckConfig(runs=1),
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, still >= 3 runs")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small sizes, still >= 3 runs")
+    mode.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one run of each section at the smallest sizes: checks the harness, measures nothing",
+    )
     parser.add_argument(
         "--output",
         type=Path,
         default=None,
-        help="Markdown report path (default: docs/benchmarks.md; with --quick: "
-        "artifacts/benchmarks-quick.md, so a quick run never replaces the full figures)",
+        help="Markdown report path (default: docs/benchmarks.md; with --quick or --smoke: "
+        "artifacts/benchmarks-quick.md or -smoke.md, so they never replace the full figures)",
     )
     parser.add_argument(
         "--runs", type=int, default=None, help=f"runs per figure (>= {MIN_RUNS}; default per mode)"
     )
     args = parser.parse_args(argv)
+    if args.runs is not None and args.smoke:
+        parser.error("--smoke runs each section once; --runs is for the measuring modes")
     if args.runs is not None and args.runs < MIN_RUNS:
         parser.error(f"--runs must be >= {MIN_RUNS}")
     return args
@@ -122,10 +142,16 @@ def watched(measure: Callable[[], Section]) -> Section:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    plan = QUICK if args.quick else FULL
+    plan = SMOKE if args.smoke else QUICK if args.quick else FULL
     if args.runs is not None:
         plan = plan.with_runs(args.runs)
-    default_output = "artifacts/benchmarks-quick.md" if args.quick else "docs/benchmarks.md"
+    default_output = (
+        "artifacts/benchmarks-smoke.md"
+        if args.smoke
+        else "artifacts/benchmarks-quick.md"
+        if args.quick
+        else "docs/benchmarks.md"
+    )
     output = args.output or PROJECT_DIR / default_output
     watch = LoadWatch.start()
     sections: list[Section] = []
@@ -160,8 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     info = RunInfo(
         command=command_line(sys.argv[1:] if argv is None else argv),
         make_target=make_target(sys.argv[1:] if argv is None else argv),
-        mode="quick mode: small inputs" if args.quick else "full sizes",
-        runs_note=" or ".join(map(str, runs)) + " runs (the run count is given per section)",
+        mode=(
+            "smoke mode: one run of each section at the smallest sizes, a check that "
+            "the harness works; these single runs are not measurements"
+            if args.smoke
+            else "quick mode: small inputs"
+            if args.quick
+            else "full sizes"
+        ),
+        runs_note=" or ".join(map(str, runs))
+        + (" run" if runs == [1] else " runs")
+        + " (the run count is given per section)",
         facts=machine_facts(),
         watch=watch,
     )

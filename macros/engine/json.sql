@@ -78,7 +78,7 @@
 
 {% macro default__sql_type(data_type) -%}
     {%- set types = {
-        'money': 'number(18, 4)',
+        'money': 'number(38, 4)',
         'timestamp': 'timestamp_ntz',
         'json': 'variant',
     } -%}
@@ -86,7 +86,7 @@
 {%- endmacro %}
 
 {% macro duckdb__sql_type(data_type) -%}
-    {%- set types = {'money': 'decimal(18, 4)'} -%}
+    {%- set types = {'money': 'decimal(38, 4)'} -%}
     {{ types.get(data_type, data_type) }}
 {%- endmacro %}
 

@@ -20,7 +20,7 @@ from snowcart.engines.base import MartQuery
 
 MINUTE_MART = "analytics.rpt_regional_sales_per_minute"
 LAST_MINUTE = timedelta(days=1) - timedelta(minutes=1)
-# The marts' money scale (decimal(18, 4)): sums rounded to it come out the same
+# The marts' money scale (decimal(38, 4)): sums rounded to it come out the same
 # from an engine that adds decimals as doubles (fakesnow does).
 MONEY_SCALE = 4
 TOTALS = (

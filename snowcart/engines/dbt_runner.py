@@ -4,6 +4,7 @@ one of its files (or a SNOWCART_/DBT_ variable) changes."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from dbt.cli.main import dbtRunner
@@ -34,6 +35,18 @@ def project_fingerprint(project_dir: Path) -> tuple:
         (key, value) for key, value in os.environ.items() if key.startswith(("SNOWCART_", "DBT_"))
     )
     return (tuple(stats), tuple(variables))
+
+
+HEADER = re.compile(r"^[A-Z][A-Za-z ]*Error in \w+ ")
+
+
+def _first_line(message: object) -> str:
+    """What dbt said about a failed node, on one line: a disk-full or overflow
+    cause then reaches the user's one-line error (and cli.common.explain)."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    # "Runtime Error in model x (path)" only repeats the node: the cause follows.
+    causes = [line for line in lines if not HEADER.match(line)] or lines
+    return causes[0][:200] if causes else ""
 
 
 class Dbt:
@@ -98,7 +111,8 @@ class Dbt:
             node.node.unique_id for node in failed_results if getattr(node, "node", None)
         ]
         failed = [
-            f"{node.node.unique_id if getattr(node, 'node', None) else '?'} ({node.status})"
+            f"{node.node.unique_id if getattr(node, 'node', None) else '?'} ({node.status}"
+            + (f": {_first_line(node.message)})" if getattr(node, "message", None) else ")")
             for node in failed_results
         ]
         if not result.success and not failed:

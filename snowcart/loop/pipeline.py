@@ -160,18 +160,31 @@ class Pipeline:
         """Load everything staged, then a full build with every test (a failure
         here is fatal: the marts must reflect everything loaded), and publish."""
         self.status.update(state="draining")
-        scheduler = self.scheduler or self.start()
-        while True:
-            self.cycle()
-            self._show(producer)
-            if self.warehouse.pending_files() == 0:
-                break
+        if self.scheduler is None:
+            # Nothing streamed before (--drain, --events 0): load, then the one
+            # full build below; an initial build and cycles first would only
+            # build the same models twice more.
+            self.project = ProjectWatch(self.warehouse.dbt)
+            while True:
+                loaded = self.warehouse.ingest()
+                self.report.loaded += loaded
+                self.status.skipped(loaded.skipped)
+                self._show(producer)
+                if self.warehouse.pending_files() == 0:
+                    break
+        else:
+            while True:
+                self.cycle()
+                self._show(producer)
+                if self.warehouse.pending_files() == 0:
+                    break
         # The full build reads every stream to its end, stale or not, and builds
         # every model of the project as it is now: the marts it lists are published.
         self.warehouse.build()
         self.report.builds += 1
-        self.watch_project()
-        self.warehouse.publish([mart.name for mart in scheduler.marts])
+        if self.scheduler is not None:
+            self.watch_project()
+        self.warehouse.publish(list(self.project.marts))
         self.report.totals = self.warehouse.totals()
         self.status.update(
             state="done", **{key: value for key, value in self.report.totals.items()}

@@ -19,7 +19,6 @@ How rows become events (every input row is accounted for in the replay report):
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
@@ -29,6 +28,7 @@ import duckdb
 
 from snowcart.errors import ConfigError
 from snowcart.sources.generator import Batch
+from snowcart.stages.local import glob_free
 
 UNTHROTTLED_EVENTS = 20_000
 
@@ -101,12 +101,6 @@ class ReplayReport:
         )
 
 
-def _glob_free(path: Path) -> str:
-    """`path` for DuckDB's readers, which expand `*`, `?` and `[...]`: each as a
-    one-character class (`[*]`), so the name reads only the file it names."""
-    return re.sub(r"([*?\[])", r"[\1]", str(path))
-
-
 def _source_relation(path: Path) -> str:
     suffix = "".join(path.suffixes).lower()
     if suffix.endswith(".parquet"):
@@ -128,7 +122,7 @@ ROWS_SQL = """
         nullif(cast({description} as varchar), 'Unknown') as description,
         cast({quantity} as bigint) as quantity,
         cast({invoice_date} as timestamp) as invoiced_at,
-        cast({unit_price} as decimal(18, 4)) as unit_price,
+        cast({unit_price} as decimal(38, 4)) as unit_price,
         case when {customer_id} is not null
             then 'UCI' || cast(cast({customer_id} as bigint) as varchar) end as customer_id,
         cast({country} as varchar) as country,
@@ -310,7 +304,7 @@ class Replay:
         self.report = ReplayReport()
         con = duckdb.connect()
         relation = _source_relation(path)
-        source = {"path": _glob_free(path)}
+        source = {"path": glob_free(path)}
         try:
             described = con.execute(f"describe select * from {relation}", source).fetchall()
             columns = self.mapping.columns_in(path, [row[0] for row in described])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,12 @@ class LocalStage:
             os.close(descriptor)
             raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})")
         return os.fdopen(descriptor, "rb")
+
+
+def glob_free(path: Path | str) -> str:
+    """`path` for DuckDB's file readers, which expand `*`, `?` and `[...]`: each
+    as a one-character class (`[*]`), so the name reads only the file it names."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
 
 
 def unreadable(error: OSError) -> str:

@@ -178,6 +178,39 @@ def test_disk_full_is_one_line_and_freeing_space_then_rerunning_loses_nothing(bu
     assert "reconciled" in reconcile.stdout
 
 
+def test_a_failure_inside_dbt_keeps_its_cause_for_the_one_line(tmp_path, monkeypatch):
+    """A node dbt could not build (here: the disk filled while it wrote) says why,
+    so the one line is the disk-full advice, not "model.x (error)"."""
+    from types import SimpleNamespace
+
+    from snowcart.cli.common import explain
+    from snowcart.engines.dbt_runner import Dbt
+    from snowcart.errors import BuildError
+    from snowcart.settings import Settings
+
+    settings = Settings.resolve("dev", tmp_path)
+    failed = SimpleNamespace(
+        status="error",
+        message="Runtime Error in model fct_sales (models/marts/sales/fct_sales.sql)\n"
+        "  IO Error: Could not write file: No space left on device",
+        node=SimpleNamespace(unique_id="model.snowcart.fct_sales"),
+    )
+    outcome = SimpleNamespace(
+        exception=None, success=False, result=SimpleNamespace(results=[failed])
+    )
+    runner = SimpleNamespace(invoke=lambda args: outcome)
+    dbt = Dbt(settings)
+    monkeypatch.setattr(dbt, "_parsed_runner", lambda: runner)
+    with pytest.raises(BuildError) as raised:
+        dbt.build()
+    assert str(raised.value) == (
+        "dbt build failed: model.snowcart.fct_sales "
+        "(error: IO Error: Could not write file: No space left on device)"
+    )
+    assert raised.value.failed_nodes == ["model.snowcart.fct_sales"]
+    assert explain(raised.value, settings).startswith("disk full (")
+
+
 def test_a_file_size_limit_is_one_line_and_rerunning_loses_nothing(home):
     """RLIMIT_FSIZE makes a write past the limit fail with EFBIG (SIGXFSZ ignored,
     as a shell's `ulimit -f` leaves it when a program handles it): it stands in

@@ -92,6 +92,35 @@ def test_directories_named_like_stage_files_are_skipped_and_the_rest_loads(wareh
     assert warehouse.pending_files() == 0
 
 
+def test_names_with_glob_characters_read_only_their_own_file(warehouse, monkeypatch):
+    """DuckDB's readers expand `*`, `?` and `[...]`: a staged name holding them
+    reads only the file it names, also where the system names no descriptor
+    (no /proc) and the reader opens the file by its name."""
+    import snowcart.engines.duckdb.pipe as pipe
+
+    real_exists = pipe.os.path.exists
+    monkeypatch.setattr(
+        pipe.os.path,
+        "exists",
+        lambda path: not str(path).startswith("/proc/") and real_exists(path),
+    )
+    folder = orders_folder(warehouse)
+    names = ["batch-3.ndjson", "batch-[3].ndjson", "batch-*.ndjson", "batch-?.ndjson"]
+    for number, name in enumerate(names, start=1):
+        (folder / name).write_bytes(ndjson(number))
+
+    report = warehouse.ingest()
+
+    rows = warehouse.con.execute(
+        "select _file_name, payload ->> 'event_id' from raw.orders order by 1"
+    ).fetchall()
+    # As a pattern, batch-[3] names batch-3: the same one line, the wrong one.
+    assert sorted(rows) == sorted(
+        (f"orders/{name}", f"E{number}") for number, name in enumerate(names, start=1)
+    )
+    assert report.files == 4
+
+
 def test_an_unreadable_file_is_skipped_and_loads_once_it_can_be_read(warehouse, monkeypatch):
     """Tests run as root here, and root reads a chmod-000 file: the open itself is
     made to fail in-process, for the file's name, whatever opens it (the

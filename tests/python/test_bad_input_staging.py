@@ -3,10 +3,10 @@ every event a producer can send ends in a row of stg_* or of qrn_* with a
 reason, never in a failed drain or `dbt build`; one copy of each event wins,
 everywhere; nothing is changed silently on the way in.
 
-Each test stages hand-written NDJSON the way a producer elsewhere would, drains,
-checks where every staged line went (valid, quarantined with which reason, or a
-plain duplicate), then stages good events that must reach fct_sales, and runs
-`dbt build`."""
+Each class of input is hand-written NDJSON staged the way a producer elsewhere
+would; all classes share one home (two drains, then `dbt build`). Each test
+checks where every staged line of its class went (valid, quarantined with which
+reason, or a plain duplicate) and that good events reached the facts."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 import snowflake.connector
 import sqlglot
 from conftest import customer_event, dbt, product_event, simulate, stamp
 
 from snowcart.engines.snowflake.connection import SnowflakeConfig
 from snowcart.stages.local import LocalStage
+
+# One home for the module: its tests run on one worker.
+pytestmark = pytest.mark.xdist_group("bad_input_staging")
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 AT = NOW - timedelta(hours=3)
@@ -111,13 +115,22 @@ def reference_events(batch: int) -> dict[str, list[tuple[str, object]]]:
 
 
 # ---------------------------------------------------------------- the pipeline
+# One home holds every class below: each class stages its own files with its
+# own ids (its first load as batch N, its later load as batch N + LATER), so two
+# drains and one `dbt build` check them all, and nothing one class sends can
+# hide what another's does.
+
+POISON, DUPLICATES, SILENT, MAXIMAL = 1, 2, 3, 4
+LATER = 10
+Cases = dict[str, list[tuple[str, object]]]
 
 
-def stage_and_drain(home: Path, batch: int, cases: dict[str, list[tuple[str, object]]]) -> None:
-    """Stage one batch file per table (line n of the file = case n) and drain."""
+def stage_and_drain(home: Path, batches: dict[int, Cases]) -> None:
+    """Stage one file per batch and table (line n of the file = case n) and drain."""
     stage = LocalStage(home / "stage")
-    for table, table_cases in cases.items():
-        stage.write(table, batch, [text for text, _ in table_cases])
+    for batch, cases in batches.items():
+        for table, table_cases in cases.items():
+            stage.write(table, batch, [text for text, _ in table_cases])
     result = simulate("--events", "0", "--home", str(home))
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
 
@@ -125,6 +138,10 @@ def stage_and_drain(home: Path, batch: int, cases: dict[str, list[tuple[str, obj
 def query(home: Path, sql: str, params: dict | None = None) -> list[tuple]:
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         return con.execute(sql, params or {}).fetchall()
+
+
+def file_of(table: str, batch: int) -> str:
+    return f"{table}/{LocalStage.batch_file_name(batch)}"
 
 
 def outcomes(home: Path, table: str, batch: int) -> dict[int, list[str]]:
@@ -141,7 +158,7 @@ def outcomes(home: Path, table: str, batch: int) -> dict[int, list[str]]:
         select _file_row_number, invalid_reason from quarantine.qrn_shop__{entity}
         where _file_name = $file
         """,
-        {"file": f"{table}/{LocalStage.batch_file_name(batch)}"},
+        {"file": file_of(table, batch)},
     )
     found: dict[int, list[str]] = {}
     for row, where in rows:
@@ -149,7 +166,7 @@ def outcomes(home: Path, table: str, batch: int) -> dict[int, list[str]]:
     return found
 
 
-def assert_accounted_for(home: Path, batch: int, cases: dict[str, list[tuple[str, object]]]):
+def assert_accounted_for(home: Path, batch: int, cases: Cases):
     """Every staged line is in exactly one of stg_/qrn_ with the expected reason
     (or in neither, for a plain duplicate). An expectation is 'valid', a reason
     or 'duplicate'; for returns a list, one per returned line (an order's header
@@ -182,7 +199,7 @@ def line_outcomes(home: Path, batch: int) -> dict[int, list[str]]:
         where _file_name = $file
         order by 1, 2
         """,
-        {"file": f"orders/{LocalStage.batch_file_name(batch)}"},
+        {"file": file_of("orders", batch)},
     )
     found: dict[int, list[str]] = {}
     for row, _, where in rows:
@@ -200,18 +217,13 @@ def assert_order_lines(home: Path, batch: int, expected: dict[int, list[str]]) -
     assert not problems, "\n".join(problems)
 
 
-def assert_builds(home: Path) -> None:
-    result = dbt("build", home=home)
-    assert result.returncode == 0, result.stdout[-4000:]
-
-
-def sales(home: Path) -> dict[str, Decimal]:
-    return dict(
-        query(
-            home,
-            "select order_id, sum(booked_revenue) from analytics.fct_sales group by order_id",
-        )
+def sales(home: Path, cases: list[Cases]) -> dict[str, Decimal]:
+    """Booked revenue per order, for the orders these cases sent."""
+    sent = {json.loads(text)["order_id"] for batch in cases for text, _ in batch.get("orders", [])}
+    booked = query(
+        home, "select order_id, sum(booked_revenue) from analytics.fct_sales group by order_id"
     )
+    return {order_id: amount for order_id, amount in booked if order_id in sent}
 
 
 # ---------------------------------------------------------------- class 1: poison rows
@@ -219,10 +231,7 @@ def sales(home: Path) -> dict[str, Decimal]:
 CHANNELS = ["pos", "🛒", "\u0000", "web'; drop table raw.orders; --", "WEB"]
 
 
-def test_poison_rows_are_quarantined_and_later_events_still_flow(tmp_path):
-    """Values a data test or a cast would choke on (an unknown enum value, an
-    amount whose product overflows, a second event for the same natural key)
-    are quarantined with a reason; the drain, the next load and `dbt build` pass."""
+def poison_cases() -> tuple[Cases, Cases]:
     big = [line(1, quantity=2147483647, price=99999999999999)]
     orders = [
         (order("E-GOOD-1", "O-GOOD-1", [line(1, "P1", 2, 30.0), line(2, "P2", 1, 120.0)]), VALID),
@@ -274,7 +283,7 @@ def test_poison_rows_are_quarantined_and_later_events_still_flow(tmp_path):
     reference["products"].append(
         (product_event("E-P9-1", "P9", 99999999999999, AT), "price_or_cost_out_of_range")
     )
-    batch_1 = {
+    first = {
         "orders": orders,
         "payments": payments,
         "inventory": inventory,
@@ -287,24 +296,8 @@ def test_poison_rows_are_quarantined_and_later_events_still_flow(tmp_path):
                                                       "unknown_event_type")],
         **reference,
     }  # fmt: skip
-    stage_and_drain(tmp_path, 1, batch_1)
-    assert_accounted_for(tmp_path, 1, batch_1)
-    assert_order_lines(tmp_path, 1, {
-        1: [VALID, VALID],
-        2: ["unknown_channel"],
-        7: ["quantity_out_of_range"],
-        8: ["unit_price_out_of_range"],
-        9: ["quantity_out_of_range"],
-        10: [VALID],
-        11: ["duplicate_order_id"],
-        12: [VALID, "duplicate_line_number", "invalid_line_number"],
-    })  # fmt: skip
-    channels = query(tmp_path, "select invalid_value from quarantine.qrn_shop__orders"
-                     " where invalid_reason = 'unknown_channel' order by _file_row_number")  # fmt: skip
-    assert [value for (value,) in channels] == CHANNELS
-
     # A later load: good events flow, and the natural keys stay claimed.
-    batch_2 = {
+    later = {
         "orders": [
             (order("E-GOOD-2", "O-GOOD-2", [line(1, "P3", 3, 5.0)]), VALID),
             (order("E-DUP-3", "O-DUP", [line(1, quantity=9)]), "duplicate_order_id"),
@@ -316,92 +309,52 @@ def test_poison_rows_are_quarantined_and_later_events_still_flow(tmp_path):
              ["duplicate_return_id"]),
         ],
     }  # fmt: skip
-    stage_and_drain(tmp_path, 2, batch_2)
-    assert_accounted_for(tmp_path, 2, batch_2)
-    assert sales(tmp_path) == {
-        "O-GOOD-1": Decimal("180"),
-        "O-DUP": Decimal("10"),
-        "O-LN-1": Decimal("10"),
-        "O-GOOD-2": Decimal("15"),
-    }
-    assert_builds(tmp_path)
+    return first, later
 
 
 # ---------------------------------------------------------------- class 2: duplicates
 
+A_LINES = [line(1, "P1", 2, 30.0), line(2, "P2", 1, 120.0)]  # 180
+B_LINES = [line(1, "P1", 3, 30.0), line(2, "P2", 1, 120.0), line(3, "P3", 1, 10.0)]  # 220
 
-def test_first_copy_of_an_event_wins_everywhere_and_conflicting_copies_are_quarantined(
-    tmp_path,
-):
-    """The same event_id with another payload: the copy loaded first is the one
-    every model reads (header and lines alike), the other is quarantined as a
-    conflicting duplicate; an identical copy is a plain duplicate; an empty
-    event_id is invalid, never a duplicate of another empty one."""
-    a_lines = [line(1, "P1", 2, 30.0), line(2, "P2", 1, 120.0)]  # 180
-    b_lines = [line(1, "P1", 3, 30.0), line(2, "P2", 1, 120.0), line(3, "P3", 1, 10.0)]  # 220
-    batch_1 = {
+
+def duplicate_cases() -> tuple[Cases, Cases]:
+    first = {
         "orders": [
-            (order("E-C1", "O-C1", a_lines), VALID),
-            (order("E-C1", "O-C1", b_lines), "conflicting_duplicate"),
-            (order("E-C1", "O-C1", a_lines), DUPLICATE),
+            (order("E-C1", "O-C1", A_LINES), VALID),
+            (order("E-C1", "O-C1", B_LINES), "conflicting_duplicate"),
+            (order("E-C1", "O-C1", A_LINES), DUPLICATE),
             (order("", "O-E1", [line(1)]), "missing_event_id"),
             (order("", "O-E2", [line(1)]), "missing_event_id"),
             (order("   ", "O-E3", [line(1)]), "missing_event_id"),
-            (order("E-C2", "O-C2", a_lines), VALID),
+            (order("E-C2", "O-C2", A_LINES), VALID),
         ],
         "payments": [
-            (payment("E-P1", "PM-1", "O-C1", amount=180.0), VALID),
-            (payment("E-P1", "PM-1", "O-C1", amount=999.0), "conflicting_duplicate"),
-            (payment("", "PM-2", "O-C1"), "missing_event_id"),
+            (payment("E-P1", "PM-C1", "O-C1", amount=180.0), VALID),
+            (payment("E-P1", "PM-C1", "O-C1", amount=999.0), "conflicting_duplicate"),
+            (payment("", "PM-C2", "O-C1"), "missing_event_id"),
         ],
         "customers": [
-            (customer_event("E-C1-1", "C1", "consumer", AT - timedelta(days=1)), VALID),
-            (customer_event("E-C1-1", "C1", "vip", AT - timedelta(days=1)),
+            (customer_event("E-CD-1", "CD", "consumer", AT - timedelta(days=1)), VALID),
+            (customer_event("E-CD-1", "CD", "vip", AT - timedelta(days=1)),
              "conflicting_duplicate"),
         ],
-        "products": reference_events(1)["products"],
     }  # fmt: skip
-    stage_and_drain(tmp_path, 1, batch_1)
-    assert_accounted_for(tmp_path, 1, batch_1)
-    assert_order_lines(tmp_path, 1, {
-        1: [VALID, VALID],
-        2: ["conflicting_duplicate"] * 3,
-        3: [],
-        4: ["missing_event_id"],
-        5: ["missing_event_id"],
-        6: ["missing_event_id"],
-        7: [VALID, VALID],
-    })  # fmt: skip
-    assert sales(tmp_path) == {"O-C1": Decimal("180"), "O-C2": Decimal("180")}
-
     # A later load: a conflicting copy of an event staged earlier never replaces
     # it (nor adds its lines); an identical one is a plain duplicate.
-    batch_2 = {
+    later = {
         "orders": [
-            (order("E-C2", "O-C2", b_lines), "conflicting_duplicate"),
-            (order("E-C2", "O-C2", a_lines), DUPLICATE),
+            (order("E-C2", "O-C2", B_LINES), "conflicting_duplicate"),
+            (order("E-C2", "O-C2", A_LINES), DUPLICATE),
             (order("E-C3", "O-C3", [line(1, "P3", 3, 5.0)]), VALID),
         ],
-        "payments": [(payment("E-P1", "PM-1", "O-C1", amount=1.0), "conflicting_duplicate")],
+        "payments": [(payment("E-P1", "PM-C1", "O-C1", amount=1.0), "conflicting_duplicate")],
         "customers": [
-            (customer_event("E-C1-1", "C1", "corporate", AT - timedelta(days=1)),
+            (customer_event("E-CD-1", "CD", "corporate", AT - timedelta(days=1)),
              "conflicting_duplicate"),
         ],
     }  # fmt: skip
-    stage_and_drain(tmp_path, 2, batch_2)
-    assert_accounted_for(tmp_path, 2, batch_2)
-    assert_order_lines(tmp_path, 2, {1: ["conflicting_duplicate"] * 3, 2: [], 3: [VALID]})
-    assert sales(tmp_path) == {
-        "O-C1": Decimal("180"),
-        "O-C2": Decimal("180"),
-        "O-C3": Decimal("15"),
-    }
-    [(amount,)] = query(tmp_path, "select amount from analytics.fct_payments")
-    assert amount == Decimal("180")
-    assert query(
-        tmp_path, "select customer_segment from analytics.dim_customers where customer_id = 'C1'"
-    ) == [("consumer",)]
-    assert_builds(tmp_path)
+    return first, later
 
 
 # ---------------------------------------------------------------- class 3: silent changes
@@ -413,13 +366,7 @@ def local(offset: str) -> str:
     return LOCAL.strftime("%Y-%m-%dT%H:%M:%S") + offset
 
 
-def test_offsets_become_utc_and_what_cannot_be_cast_exactly_is_quarantined_with_its_value(
-    tmp_path,
-):
-    """A time with an offset is converted to UTC; a number that is not exactly
-    the type (3.7 as a quantity, "0x10", a price with more decimals than money
-    keeps) and a time that does not parse are quarantined, the value as sent in
-    invalid_value."""
+def silent_change_cases() -> tuple[Cases, Cases]:
     orders = [
         (order("E-TZ-1", "O-TZ-1", [line(1)], ordered_at=local("+05:00")), VALID),
         (order("E-TZ-2", "O-TZ-2", [line(1)], ordered_at=local("-08:00")), VALID),
@@ -441,32 +388,174 @@ def test_offsets_become_utc_and_what_cannot_be_cast_exactly_is_quarantined_with_
         (order("E-T-4", "O-T-4", [line(1)], ordered_at=local("+99:00")), "unparseable_ordered_at"),
         (order("E-T-5", "O-T-5", [line(1)], event_at="soon"), "unparseable_event_at"),
     ]  # fmt: skip
-    batch_1 = {
+    first = {
         "orders": orders,
         "payments": [
-            (payment("E-PM-1", "PM-1", "O-TZ-1", paid_at=local("+05:00")), VALID),
-            (payment("E-PM-2", "PM-2", "O-TZ-1", amount="12.5.0"), "invalid_amount"),
-            (payment("E-PM-3", "PM-3", "O-TZ-1", amount=0.123456), "invalid_amount"),
+            (payment("E-TPM-1", "TPM-1", "O-TZ-1", paid_at=local("+05:00")), VALID),
+            (payment("E-TPM-2", "TPM-2", "O-TZ-1", amount="12.5.0"), "invalid_amount"),
+            (payment("E-TPM-3", "TPM-3", "O-TZ-1", amount=0.123456), "invalid_amount"),
         ],
         "inventory": [
-            (movement("E-MV-1", "MV-1", delta=2.5), "invalid_quantity_delta"),
-            (movement("E-MV-2", "MV-2", moved_at=local("-08:00")), VALID),
+            (movement("E-TMV-1", "TMV-1", delta=2.5), "invalid_quantity_delta"),
+            (movement("E-TMV-2", "TMV-2", moved_at=local("-08:00")), VALID),
         ],
         "order_status": [
-            (status("E-ST-1", "O-TZ-1", status_at=local("-08:00")), VALID),
-            (status("E-ST-2", "O-TZ-1", status_at="2026-13-01T00:00:00"),
+            (status("E-TST-1", "O-TZ-1", status_at=local("-08:00")), VALID),
+            (status("E-TST-2", "O-TZ-1", status_at="2026-13-01T00:00:00"),
              "unparseable_status_at"),
         ],
         "customers": [
-            (customer_event("E-C1-1", "C1", "consumer", AT - timedelta(days=1)), VALID),
-            (json.dumps({**json.loads(customer_event("E-C2-1", "C2", "vip", AT)),
+            (customer_event("E-CT-1", "CT", "consumer", AT - timedelta(days=1)), VALID),
+            (json.dumps({**json.loads(customer_event("E-CU-1", "CU", "vip", AT)),
                          "updated_at": "not a time"}), "unparseable_updated_at"),
         ],
-        "products": reference_events(1)["products"],
     }  # fmt: skip
-    stage_and_drain(tmp_path, 1, batch_1)
-    assert_accounted_for(tmp_path, 1, batch_1)
-    assert_order_lines(tmp_path, 1, {
+    later = {"orders": [(order("E-GOOD", "O-GOOD", [line(1, "P2", 2, 7.5)]), VALID)]}
+    return first, later
+
+
+# ---------------------------------------------------------------- class 4: the largest values
+
+MAX_QUANTITY, MAX_UNIT_PRICE = 1_000_000, 10_000_000  # the staging bounds (docs/warehouse.md)
+MAXIMAL_DAY = (NOW - timedelta(days=5)).replace(hour=12, minute=0, second=0)
+MAXIMAL_ORDERS = 12
+
+
+def maximal_cases() -> tuple[Cases, Cases]:
+    """A dozen orders, payments and refunds at the largest values staging lets
+    through: each fits a row, and their sums must fit every mart."""
+    biggest = [line(1, "P1", MAX_QUANTITY, MAX_UNIT_PRICE)]
+    amount = MAX_QUANTITY * MAX_UNIT_PRICE
+    numbers = range(1, MAXIMAL_ORDERS + 1)
+    first = {
+        "orders": [
+            (order(f"E-MAX-{n}", f"O-MAX-{n}", biggest, at=MAXIMAL_DAY), VALID) for n in numbers
+        ],
+        "payments": [
+            (
+                payment(
+                    f"E-MPM-{n}",
+                    f"MPM-{n}",
+                    f"O-MAX-{n}",
+                    amount=amount,
+                    paid_at=stamp(MAXIMAL_DAY),
+                ),
+                VALID,
+            )
+            for n in numbers
+        ],
+        "returns": [
+            (
+                refund(
+                    f"E-MRT-{n}",
+                    f"MRT-{n}",
+                    "O-MAX-1",
+                    [return_line(1, "P1", MAX_QUANTITY, MAX_UNIT_PRICE, amount)],
+                ),
+                [VALID],
+            )
+            for n in numbers
+        ],
+    }
+    return first, {}
+
+
+CORPUS = {
+    POISON: poison_cases(),
+    DUPLICATES: duplicate_cases(),
+    SILENT: silent_change_cases(),
+    MAXIMAL: maximal_cases(),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """Every class's first load in one drain, their later loads in the next, then
+    `dbt build` with every test: each must pass."""
+    home = tmp_path_factory.mktemp("corpus")
+    stage_and_drain(home, {batch: first for batch, (first, _) in CORPUS.items()})
+    stage_and_drain(home, {batch + LATER: later for batch, (_, later) in CORPUS.items() if later})
+    result = dbt("build", home=home)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return home
+
+
+def test_poison_rows_are_quarantined_and_later_events_still_flow(corpus):
+    """Values a data test or a cast would choke on (an unknown enum value, an
+    amount whose product overflows, a second event for the same natural key)
+    are quarantined with a reason; the drain, the next load and `dbt build` pass."""
+    first, later = CORPUS[POISON]
+    assert_accounted_for(corpus, POISON, first)
+    assert_order_lines(corpus, POISON, {
+        1: [VALID, VALID],
+        2: ["unknown_channel"],
+        7: ["quantity_out_of_range"],
+        8: ["unit_price_out_of_range"],
+        9: ["quantity_out_of_range"],
+        10: [VALID],
+        11: ["duplicate_order_id"],
+        12: [VALID, "duplicate_line_number", "invalid_line_number"],
+    })  # fmt: skip
+    channels = query(
+        corpus,
+        "select invalid_value from quarantine.qrn_shop__orders"
+        " where invalid_reason = 'unknown_channel' and _file_name = $file"
+        " order by _file_row_number",
+        {"file": file_of("orders", POISON)},
+    )
+    assert [value for (value,) in channels] == CHANNELS
+    assert_accounted_for(corpus, POISON + LATER, later)
+    assert sales(corpus, [first, later]) == {
+        "O-GOOD-1": Decimal("180"),
+        "O-DUP": Decimal("10"),
+        "O-LN-1": Decimal("10"),
+        "O-GOOD-2": Decimal("15"),
+    }
+
+
+def test_first_copy_of_an_event_wins_everywhere_and_conflicting_copies_are_quarantined(corpus):
+    """The same event_id with another payload: the copy loaded first is the one
+    every model reads (header and lines alike), the other is quarantined as a
+    conflicting duplicate, in the same load or a later one; an identical copy
+    is a plain duplicate; an empty event_id is invalid, never a duplicate of
+    another empty one."""
+    first, later = CORPUS[DUPLICATES]
+    assert_accounted_for(corpus, DUPLICATES, first)
+    assert_order_lines(corpus, DUPLICATES, {
+        1: [VALID, VALID],
+        2: ["conflicting_duplicate"] * 3,
+        3: [],
+        4: ["missing_event_id"],
+        5: ["missing_event_id"],
+        6: ["missing_event_id"],
+        7: [VALID, VALID],
+    })  # fmt: skip
+    assert_accounted_for(corpus, DUPLICATES + LATER, later)
+    assert_order_lines(corpus, DUPLICATES + LATER, {1: ["conflicting_duplicate"] * 3, 2: [],
+                                                    3: [VALID]})  # fmt: skip
+    assert sales(corpus, [first, later]) == {
+        "O-C1": Decimal("180"),
+        "O-C2": Decimal("180"),
+        "O-C3": Decimal("15"),
+    }
+    assert query(
+        corpus, "select amount from analytics.fct_payments where payment_id = 'PM-C1'"
+    ) == [(Decimal("180"),)]
+    assert query(
+        corpus, "select customer_segment from analytics.dim_customers where customer_id = 'CD'"
+    ) == [("consumer",)]
+
+
+def test_offsets_become_utc_and_what_cannot_be_cast_exactly_is_quarantined_with_its_value(
+    corpus,
+):
+    """A time with an offset is converted to UTC; a number that is not exactly
+    the type (3.7 as a quantity, "0x10", a price with more decimals than money
+    keeps) and a time that does not parse are quarantined, the value as sent in
+    invalid_value."""
+    first, later = CORPUS[SILENT]
+    assert_accounted_for(corpus, SILENT, first)
+    assert_order_lines(corpus, SILENT, {
         1: [VALID], 2: [VALID], 3: [VALID], 4: [VALID], 5: [VALID],
         6: ["invalid_quantity"], 7: ["invalid_quantity"], 8: [VALID],
         9: ["invalid_quantity"], 10: ["invalid_quantity"],
@@ -485,26 +574,28 @@ def test_offsets_become_utc_and_what_cannot_be_cast_exactly_is_quarantined_with_
         "O-TZ-5": LOCAL + timedelta(hours=2, minutes=30, milliseconds=250),
     }
     for model in ("staging.stg_shop__orders", "analytics.fct_sales"):
-        got = dict(query(tmp_path, f"select order_id, ordered_at from {model}"
+        got = dict(query(corpus, f"select order_id, ordered_at from {model}"
                          " where order_id like 'O-TZ-%'"))  # fmt: skip
         assert got == utc, model
-    assert query(tmp_path, "select paid_at from staging.stg_shop__payments") == [
-        (LOCAL - timedelta(hours=5),)
-    ]
-    assert query(tmp_path, "select status_at from staging.stg_shop__order_status_changes") == [
-        (LOCAL + timedelta(hours=8),)
-    ]
-    assert query(tmp_path, "select moved_at from staging.stg_shop__inventory_movements") == [
-        (LOCAL + timedelta(hours=8),)
-    ]
+    assert query(
+        corpus, "select paid_at from staging.stg_shop__payments where payment_id = 'TPM-1'"
+    ) == [(LOCAL - timedelta(hours=5),)]
+    assert query(
+        corpus,
+        "select status_at from staging.stg_shop__order_status_changes where event_id = 'E-TST-1'",
+    ) == [(LOCAL + timedelta(hours=8),)]
+    assert query(
+        corpus,
+        "select moved_at from staging.stg_shop__inventory_movements where movement_id = 'TMV-2'",
+    ) == [(LOCAL + timedelta(hours=8),)]
     # Whole numbers written with a zero fraction are exact: 3.0 is 3.
-    assert query(tmp_path, "select quantity from staging.stg_shop__order_lines"
+    assert query(corpus, "select quantity from staging.stg_shop__order_lines"
                  " where order_id = 'O-Q-3'") == [(3,)]  # fmt: skip
 
     # What could not be cast exactly is quarantined with the value as sent.
     sent = dict(
         query(
-            tmp_path,
+            corpus,
             """
             select order_id, invalid_value from quarantine.qrn_shop__order_lines
             union all
@@ -519,17 +610,40 @@ def test_offsets_become_utc_and_what_cannot_be_cast_exactly_is_quarantined_with_
         "O-PR-1": "19.99999", "O-PR-2": "12,50", "O-T-1": "yesterday", "O-T-3": "1767261600",
         "O-T-5": "soon",
     }  # fmt: skip
-    [(delta,)] = query(
-        tmp_path, "select invalid_value from quarantine.qrn_shop__inventory_movements"
-    )
-    assert delta == "2.5"
+    assert query(
+        corpus,
+        "select invalid_value from quarantine.qrn_shop__inventory_movements"
+        " where movement_id = 'TMV-1'",
+    ) == [("2.5",)]
 
     # A later load flows through.
-    batch_2 = {"orders": [(order("E-GOOD", "O-GOOD", [line(1, "P2", 2, 7.5)]), VALID)]}
-    stage_and_drain(tmp_path, 2, batch_2)
-    assert_accounted_for(tmp_path, 2, batch_2)
-    assert sales(tmp_path)["O-GOOD"] == Decimal("15")
-    assert_builds(tmp_path)
+    assert_accounted_for(corpus, SILENT + LATER, later)
+    assert sales(corpus, [later])["O-GOOD"] == Decimal("15")
+
+
+def test_sums_of_the_largest_values_staging_lets_through_fit_every_mart(corpus):
+    """Money is wide enough for sums: a dozen maximal lines, payments and
+    refunds build every mart (the corpus fixture's drains and `dbt build`), and
+    the day's figures are the plain products and sums of what was sent."""
+    first, _ = CORPUS[MAXIMAL]
+    assert_accounted_for(corpus, MAXIMAL, first)
+    amount = Decimal(MAX_QUANTITY * MAX_UNIT_PRICE)
+    day = MAXIMAL_DAY.date()
+    [(orders, booked, refunds, net)] = query(
+        corpus,
+        "select order_count, booked_revenue, refund_amount, net_revenue"
+        " from analytics.rpt_daily_sales where order_date = $day",
+        {"day": day},
+    )
+    assert (orders, booked) == (MAXIMAL_ORDERS, MAXIMAL_ORDERS * amount)
+    # Every refund reduces the first line of O-MAX-1 that sold P1, on its date.
+    assert refunds == MAXIMAL_ORDERS * amount and net == booked - refunds
+    [(authorized,)] = query(
+        corpus,
+        "select authorized_amount from analytics.rpt_payments where payment_date = $day",
+        {"day": day},
+    )
+    assert authorized == MAXIMAL_ORDERS * amount
 
 
 # ---------------------------------------------------------------- the Snowflake SQL

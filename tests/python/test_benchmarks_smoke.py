@@ -1,5 +1,6 @@
-"""Smoke test of the benchmark suite: `python -m benchmarks.run --quick` runs and writes a
-complete report. No timing assertions: the figures depend on the machine."""
+"""Smoke test of the benchmark suite: `python -m benchmarks.run --smoke` (every section
+once, at the smallest sizes) runs and writes a complete report. No timing assertions:
+the figures depend on the machine, and single runs are not measurements."""
 
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ SECTIONS = [
 NUMBER = r"\d[\d,]*(?:\.\d+)?"
 
 
-def test_quick_benchmark_writes_a_complete_report(tmp_path: Path) -> None:
+def test_smoke_benchmark_writes_a_complete_report(tmp_path: Path) -> None:
     output = tmp_path / "benchmarks.md"
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--quick", "--output", str(output)],
+        [sys.executable, "-m", "benchmarks.run", "--smoke", "--output", str(output)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -76,7 +76,7 @@ COLUMNS = """\
         description: Method of the order's authorized payment; 'unpaid' without one.
         data_tests: [not_null]
       - name: net_revenue
-        data_type: decimal(18, 4)
+        data_type: decimal(38, 4)
         description: Revenue after discounts, cancellations and returns.
 """
 

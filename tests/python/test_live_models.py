@@ -51,7 +51,7 @@ models:
         data_type: bigint
         description: Order lines in that status.
       - name: net_revenue
-        data_type: decimal(18, 4)
+        data_type: decimal(38, 4)
         description: Net revenue of those lines.
 """
 # The analyst's pull request of CONTRIBUTING.md (also played through pr-check
@@ -265,7 +265,7 @@ def test_on_snowflake_the_catalog_lists_the_marts_from_information_schema(fakesn
     with fakesnow.patch():
         con = snowflake.connector.connect(database="SNOWCART", schema="ANALYTICS")
         con.cursor().execute(
-            "create table rpt_things (thing_date date, thing varchar, amount number(18, 4))"
+            "create table rpt_things (thing_date date, thing varchar, amount number(38, 4))"
             " comment = 'Things per day.'"
         )
         con.cursor().execute("create table fct_things (thing varchar)")

@@ -40,7 +40,7 @@ models:
         data_type: bigint
         description: Distinct orders shipped to the country.
       - name: net_revenue
-        data_type: decimal(18, 4)
+        data_type: decimal(38, 4)
         description: Net revenue of those orders.
 """
 SKIPPED = (".git", ".venv", ".snowcart", "target", "artifacts", "logs", "build")

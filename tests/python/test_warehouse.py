@@ -83,21 +83,45 @@ def test_each_order_line_points_at_the_version_valid_when_ordered(tmp_path):
     ]
 
 
-def test_deleted_customer_keeps_history_and_loses_its_current_version(tmp_path):
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    t0, t1 = now - timedelta(hours=2), now - timedelta(hours=1)
-    deliver(tmp_path, 1, {"customers": [customer_event("E-C1-1", "C1", "consumer", t0)]})
-    deleted = json.dumps({
-        "event_id": "E-C1-2", "event_type": "customer_deleted", "event_at": stamp(t1),
-        "customer_id": "C1", "updated_at": stamp(t1),
+def deleted(event_id: str, customer_id: str, at: datetime) -> str:
+    return json.dumps({
+        "event_id": event_id, "event_type": "customer_deleted", "event_at": stamp(at),
+        "customer_id": customer_id, "updated_at": stamp(at),
     })  # fmt: skip
-    deliver(tmp_path, 2, {"customers": [deleted]})
-    [(segment, valid_to, is_current)] = query(
-        tmp_path,
-        "select customer_segment, valid_to, is_current from analytics.dim_customers"
-        " where customer_id = 'C1'",
+
+
+def test_deleted_customer_keeps_history_and_loses_its_current_version(tmp_path):
+    """A deletion closes the last version at the deletion's own time (not at the
+    run that saw it), so a customer created again with an earlier time than that
+    run gets a version that follows, never overlaps; an update and a deletion
+    with the same time keep the one loaded first, in the current view and the
+    snapshot alike. Each load's drain runs every data test."""
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    t0, t1, t2 = now - timedelta(hours=3), now - timedelta(hours=2), now - timedelta(hours=1)
+    deliver(tmp_path, 1, {"customers": [customer_event("E-C1-1", "C1", "consumer", t0)]})
+    deliver(tmp_path, 2, {"customers": [deleted("E-C1-2", "C1", t1)]})
+    versions_sql = (
+        "select customer_segment, valid_from, valid_to, is_current from analytics.dim_customers"
+        " where customer_id = 'C1' order by valid_from"
     )
-    assert segment == "consumer" and valid_to is not None and not is_current
+    assert query(tmp_path, versions_sql) == [("consumer", t0, t1, False)]
+
+    # Back, with a time before the run that saw the deletion.
+    deliver(tmp_path, 3, {"customers": [customer_event("E-C1-3", "C1", "vip", t2, "updated")]})
+    assert query(tmp_path, versions_sql) == [
+        ("consumer", t0, t1, False),
+        ("vip", t2, None, True),
+    ]
+    # Deleted again, then updated at the very same time in a later load: the
+    # deletion came first and stands.
+    t3 = now - timedelta(minutes=30)
+    deliver(tmp_path, 4, {"customers": [deleted("E-C1-4", "C1", t3)]})
+    update = customer_event("E-C1-5", "C1", "corporate", t3, "updated")
+    deliver(tmp_path, 5, {"customers": [update]})
+    assert query(tmp_path, versions_sql) == [
+        ("consumer", t0, t1, False),
+        ("vip", t2, t3, False),
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
--- The newest valid version of every customer that still exists: the source of
--- the customers snapshot. A deleted customer drops out, and the snapshot
--- closes its last version (hard_deletes: invalidate).
+-- The newest valid version of every customer: the source of the customers
+-- snapshot. A deletion is a version too (is_deleted, at the deletion's own
+-- time), so the snapshot closes the last version when the shop deleted it, not
+-- when dbt noticed, and a customer created again follows without overlap. Equal
+-- times keep the copy loaded first, as the snapshot (which needs a newer time).
 with
 
 customer_events as (
@@ -11,11 +13,11 @@ newest as (
     select * from customer_events
     qualify row_number() over (
         partition by customer_id
-        order by updated_at desc, _loaded_at desc, event_id desc
+        order by updated_at desc, _loaded_at asc, event_id asc
     ) = 1
 ),
 
-existing as (
+latest as (
     select
         customer_id,
         customer_name,
@@ -26,10 +28,10 @@ existing as (
         age_group,
         customer_segment,
         signed_up_at,
+        event_type = 'customer_deleted' as is_deleted,
         updated_at,
         _loaded_at
     from newest
-    where event_type != 'customer_deleted'
 )
 
-select * from existing
+select * from latest

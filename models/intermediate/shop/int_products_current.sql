@@ -1,6 +1,8 @@
--- The newest valid version of every product still sold: the source of the
--- products snapshot. A deleted product drops out, and the snapshot closes its
--- last version (hard_deletes: invalidate).
+-- The newest valid version of every product: the source of the products
+-- snapshot. A deletion is a version too (is_deleted, at the deletion's own
+-- time), so the snapshot closes the last version when the shop deleted it, not
+-- when dbt noticed, and a product listed again follows without overlap. Equal
+-- times keep the copy loaded first, as the snapshot (which needs a newer time).
 with
 
 product_events as (
@@ -11,11 +13,11 @@ newest as (
     select * from product_events
     qualify row_number() over (
         partition by product_id
-        order by updated_at desc, _loaded_at desc, event_id desc
+        order by updated_at desc, _loaded_at asc, event_id asc
     ) = 1
 ),
 
-existing as (
+latest as (
     select
         product_id,
         product_name,
@@ -23,10 +25,10 @@ existing as (
         unit_cost,
         list_price,
         initial_stock,
+        event_type = 'product_deleted' as is_deleted,
         updated_at,
         _loaded_at
     from newest
-    where event_type != 'product_deleted'
 )
 
-select * from existing
+select * from latest

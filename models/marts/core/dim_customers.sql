@@ -1,4 +1,5 @@
--- One row per customer version (SCD2, from the snapshot), plus the unknown and
+-- One row per customer version (SCD2, from the snapshot; a deletion ends the
+-- version before it and is no version itself), plus the unknown and
 -- not-applicable members fact rows point at until the customer arrives.
 with
 
@@ -30,6 +31,8 @@ versions as (
         ---------- load metadata
         _loaded_at
     from snapshot
+    -- null on versions snapshotted before deletions were versions
+    where not coalesce(is_deleted, false)
 ),
 
 member_names as (

@@ -1,5 +1,6 @@
 -- One row per product version (SCD2, from the snapshot: price, cost and
--- category as they were), plus the unknown member fact rows point at until the
+-- category as they were; a deletion ends the version before it and is no
+-- version itself), plus the unknown member fact rows point at until the
 -- product arrives.
 with
 
@@ -28,6 +29,8 @@ versions as (
         ---------- load metadata
         _loaded_at
     from snapshot
+    -- null on versions snapshotted before deletions were versions
+    where not coalesce(is_deleted, false)
 ),
 
 unknown_member as (

@@ -28,7 +28,7 @@ import pyarrow as pa
 from snowcart.engines.base import LoadReport
 from snowcart.settings import OPS_SCHEMA
 from snowcart.stages import lines
-from snowcart.stages.local import LocalStage, SkippedEntry, StagedFile, unreadable
+from snowcart.stages.local import LocalStage, SkippedEntry, StagedFile, glob_free, unreadable
 
 REQUIRED_FIELD = "event_id"
 
@@ -331,7 +331,7 @@ class EmbeddedPipe:
                 {
                     "path": fd_path
                     if os.path.exists(fd_path)
-                    else str(staged.target or staged.path),
+                    else glob_free(staged.target or staged.path),
                     "compression": "gzip" if lines.is_compressed(staged.path.name) else "none",
                 },
             )

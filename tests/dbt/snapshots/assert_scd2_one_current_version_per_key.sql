@@ -27,6 +27,7 @@ existing_customers as (
         coalesce(current_customers.current_versions, 0) as current_versions
     from {{ ref('int_customers_current') }} as existing_customer
     left join current_customers on existing_customer.customer_id = current_customers.natural_key
+    where not existing_customer.is_deleted
 ),
 
 existing_products as (
@@ -36,6 +37,7 @@ existing_products as (
         coalesce(current_products.current_versions, 0) as current_versions
     from {{ ref('int_products_current') }} as existing_product
     left join current_products on existing_product.product_id = current_products.natural_key
+    where not existing_product.is_deleted
 ),
 
 checked as (

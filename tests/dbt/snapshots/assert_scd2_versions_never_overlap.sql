@@ -1,29 +1,28 @@
--- Per customer and per product: versions never overlap, a closed version ends
--- where the next begins, and at most one version is current. (A key deleted
--- upstream has none current; assert_scd2_one_current_version_per_key checks
--- that every key still present has exactly one.)
+-- Per customer and per product, in the snapshots (deletions included): versions
+-- never overlap, a closed version ends where the next begins, and at most one
+-- version is current. The dimensions are these versions without the deletions;
+-- assert_scd2_one_current_version_per_key checks that every key still present
+-- has exactly one current version there.
 with
 
 customer_versions as (
     select
         'customer' as dimension,
         customer_id as natural_key,
-        valid_from,
-        valid_to,
-        is_current
-    from {{ ref('dim_customers') }}
-    where customer_id is not null
+        dbt_valid_from as valid_from,
+        dbt_valid_to as valid_to,
+        dbt_valid_to is null as is_current
+    from {{ ref('snp_shop__customers') }}
 ),
 
 product_versions as (
     select
         'product' as dimension,
         product_id as natural_key,
-        valid_from,
-        valid_to,
-        is_current
-    from {{ ref('dim_products') }}
-    where product_id is not null
+        dbt_valid_from as valid_from,
+        dbt_valid_to as valid_to,
+        dbt_valid_to is null as is_current
+    from {{ ref('snp_shop__products') }}
 ),
 
 versions as (

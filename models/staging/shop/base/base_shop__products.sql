@@ -1,10 +1,3 @@
-{{
-    config(
-        unique_key=['_file_name', '_file_row_number'],
-        pre_hook="{{ add_staged_column('_payload_hash') }}",
-    )
-}}
-
 with
 
 source as (

@@ -1,10 +1,7 @@
 {{
     config(
         unique_key=['_file_name', '_file_row_number', 'line_position'],
-        pre_hook=[
-            "{{ add_staged_column('_payload_hash') }}",
-            "{{ add_staged_column('event_invalid_reason') }}",
-        ],
+        pre_hook="{{ add_staged_column('event_invalid_reason') }}",
     )
 }}
 
