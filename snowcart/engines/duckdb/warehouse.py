@@ -106,10 +106,14 @@ class DuckDBWarehouse:
         return self._newest_sale
 
     def freshness_lag_s(self) -> float | None:
-        """Seconds from the newest order in the live mart to now."""
-        (newest,) = self.con.execute(
-            "select max(newest_ordered_at) from analytics.rpt_sales_per_minute"
-        ).fetchone()
+        """Seconds from the newest order in the live mart to now; None before
+        the mart was first built (a drain of a fresh home loads first)."""
+        try:
+            (newest,) = self.con.execute(
+                "select max(newest_ordered_at) from analytics.rpt_sales_per_minute"
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None
         if newest is None:
             return None
         return (datetime.now(UTC).replace(tzinfo=None) - newest).total_seconds()
