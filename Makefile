@@ -17,10 +17,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
-	test -f profiles.yml || cp profiles.example.yml profiles.yml
 	touch $(STAMP)
 
+# After it, `dbt build`, `dbt docs generate` and `dbt docs serve` work in the
+# venv with no flags: the profile is in the project, its warehouse folder exists.
 install: $(STAMP)
+	@test -f profiles.yml || cp profiles.example.yml profiles.yml
+	@mkdir -p .snowcart
 
 ## Stream generated orders into the embedded DuckDB warehouse until Ctrl-C,
 ## with the live dashboard beside it on 127.0.0.1 (its URL is printed first;

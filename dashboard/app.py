@@ -16,7 +16,7 @@ import streamlit as st
 from snowcart.dashboard import charts
 from snowcart.dashboard.data import DashboardData, reader_for
 from snowcart.dashboard.filters import Filters
-from snowcart.dashboard.health import WAREHOUSE_ONLY_HEALTH
+from snowcart.dashboard.health import EMBEDDED_ONLY_HEALTH
 from snowcart.dashboard.kpis import KpiSet
 from snowcart.engines.base import MartReader, NotReady
 from snowcart.errors import ConfigError
@@ -466,9 +466,9 @@ def pipeline_health(data: DashboardData) -> None:
             column.metric(label, "n/a")
         st.info(
             "Snowflake refreshes the dynamic tables itself and keeps no snowcart ops tables: "
-            "see INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY and COPY_HISTORY."
+            "see INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY and COPY_HISTORY "
+            f"({', '.join(EMBEDDED_ONLY_HEALTH)} included)."
         )
-        warehouse_only_note()
         return
     freshness = health["freshness"]
     with cols[1], st.container(key="health-events"):
@@ -478,7 +478,13 @@ def pipeline_health(data: DashboardData) -> None:
         st.metric("Oldest mart published", format_age(oldest) + " ago" if oldest else "n/a")
     with cols[3], st.container(key="health-errors"):
         st.metric("Failed jobs (refresh log)", f"{len(health['errors']):,}")
-    warehouse_only_note()
+    cols = st.columns(4)
+    for column, (label, key) in zip(cols, (
+        ("Load errors", "load_errors"), ("Quarantined rows", "quarantined"),
+        ("Stream backlog (rows)", "stream_backlog"), ("Skipped stage files", "skipped_files"),
+    ), strict=True):  # fmt: skip
+        with column, st.container(key=f"health-{key.replace('_', '-')}"):
+            st.metric(label, f"{health[key]:,}")
     if freshness.empty:
         no_rows("published marts")
     else:
@@ -491,6 +497,17 @@ def pipeline_health(data: DashboardData) -> None:
         st.success("No failed job in the refresh log.")
     else:
         table(health["errors"], "health-errors-table")
+    st.subheader("Load errors and quarantine")
+    if health["quality"].empty:
+        st.success("No load error and nothing quarantined: every staged line is in the models.")
+    else:
+        st.caption(
+            "By table and reason, with the newest example: lines the pipe could not land "
+            "(ops.load_errors) and rows staging holds back (the qrn_* views)."
+        )
+        table(health["quality"], "health-quality")
+    st.subheader("Stream consumers")
+    table(health["lag"], "health-lag-table")
     st.subheader("Skipped stage files")
     if health["skipped"].empty:
         st.success("No stage file skipped: the pipe loaded every entry of the stage.")
@@ -504,15 +521,6 @@ def pipeline_health(data: DashboardData) -> None:
         table(health["skipped"], "health-skipped")
     st.subheader("Refresh log (newest first)")
     table(health["refresh_log"], "health-log")
-
-
-def warehouse_only_note() -> None:
-    st.caption(
-        f"{', '.join(WAREHOUSE_ONLY_HEALTH).capitalize()}: n/a here. They live in the "
-        "warehouse (ops.load_errors, the qrn_* views, the streams), which the dashboard does "
-        "not open so it never holds a lock the pipeline needs; the pipeline's live status "
-        "line shows them."
-    )
 
 
 def format_age(seconds: float | None) -> str:

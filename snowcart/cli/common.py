@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """Bad flags: one line on stderr and exit 2, no usage dump."""
+    """Bad flags: one line on stderr and exit 2, no usage dump; a flag is
+    spelled out (no abbreviations: `--event 10` is a typo, not `--events`)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -82,14 +87,54 @@ def checked(check: Callable[[str], str]) -> Callable[[str], str]:
     return convert
 
 
+class SurvivingStream:
+    """A standard stream whose reader may go away (`make demo | tee log`, then
+    Ctrl-C ends tee first): from the first broken pipe on, the stream's file
+    descriptor points at /dev/null, so the status lines stop and the drain goes
+    on; nothing that matters is only printed (the warehouse has it all)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+            self._stream.flush()  # what was buffered goes to /dev/null too
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def run_guarded(
     main: Callable[[threading.Event], int], settings: Callable[[], Settings] | None = None
 ) -> int:
-    """Run `main` with Ctrl-C → graceful stop (a second Ctrl-C aborts), and
-    failures printed as one line: user-facing errors as they are, and a full
-    disk, a damaged or locked warehouse, a home that cannot be written with
-    their cause and what to do (`settings` names the home, when known)."""
+    """Run `main` with Ctrl-C → graceful stop (a second Ctrl-C aborts), output
+    that survives its reader going away, and failures printed as one line:
+    user-facing errors as they are, and a full disk, a damaged or locked
+    warehouse, a home that cannot be written with their cause and what to do
+    (`settings` names the home, when known)."""
     stop = threading.Event()
+    streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    for name, stream in streams.items():
+        if not isinstance(stream, SurvivingStream):
+            setattr(sys, name, SurvivingStream(stream))
 
     def on_interrupt(signum, frame):  # noqa: ARG001
         if stop.is_set():
@@ -115,6 +160,8 @@ def run_guarded(
         return 1
     finally:
         signal.signal(signal.SIGINT, previous)
+        for name, stream in streams.items():
+            setattr(sys, name, stream)
 
 
 def check_writable(*folders: Path) -> None:

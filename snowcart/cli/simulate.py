@@ -160,6 +160,17 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
         # drains (--events 0): otherwise its files already staged would have no
         # ledger lines, and its other files would never be written.
         producer.recover()
+        if producer.state.last_end is not None and replay is None and args.events != 0:
+            # History is only made on a fresh home: say so instead of ignoring it.
+            for flag, value in (("--backfill", args.backfill), ("--start-at", args.start_at)):
+                if value:
+                    shown = f"{value:g}" if isinstance(value, float) else value
+                    print(
+                        f"snowcart: {flag} {shown} ignored: this home has history already, "
+                        "and the shop continues where its last batch ended "
+                        "(use a new --home to start over)",
+                        flush=True,
+                    )
         if replay is not None:
             speed = args.speed
 

@@ -1,7 +1,8 @@
 """The pipeline's health as the serving layer shows it: freshness per mart, the
-refresh log and its errors, the recent event rate, and the stage files the pipe
-skipped with their reasons (DuckDB's ops tables; Snowflake has none, its
-dynamic tables refresh themselves)."""
+refresh log and its errors, the recent event rate, the stage files the pipe
+skipped, load errors and quarantined rows by table and reason, and each stream
+consumer's backlog (DuckDB's ops tables; Snowflake has none, its dynamic tables
+refresh themselves and its loads are in COPY_HISTORY)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from snowcart.engines.base import MartQuery
 REFRESH_LOG_ROWS = 50
 SKIPPED_FILE_ROWS = 50
 EVENT_RATE_WINDOW_S = 60
-# What lives in the warehouse only: the dashboard never opens it, so a reader
-# can never hold a lock the pipeline needs. The pipeline's live status shows them.
-WAREHOUSE_ONLY_HEALTH = ("load errors", "quarantined rows", "stream backlog")
+# What the embedded pipeline publishes and Snowflake keeps elsewhere.
+EMBEDDED_ONLY_HEALTH = ("load errors", "quarantined rows", "stream backlog")
 
 
 def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
@@ -52,6 +52,14 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         f" order by detected_at desc, file_name limit {SKIPPED_FILE_ROWS}"
     )
     skipped_count = query("select count(*) as files from ops.load_skips")
+    quality = query(
+        "select kind, table_name, reason, row_count, newest_at, newest_example"
+        " from ops.data_quality order by kind, table_name, row_count desc"
+    )
+    lag = query(
+        "select source_table, consumer, backlog_rows, recorded_at from ops.consumer_lag"
+        " order by backlog_rows desc, source_table, consumer"
+    )
     recent_rows = 0.0
     if not recent.empty and not pd.isna(recent["rows_processed"].iloc[0]):
         recent_rows = float(recent["rows_processed"].iloc[0])
@@ -63,4 +71,15 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         "events_per_s": recent_rows / EVENT_RATE_WINDOW_S,
         "skipped": skipped,
         "skipped_files": 0 if skipped_count.empty else int(skipped_count["files"].iloc[0]),
+        "quality": quality,
+        "load_errors": _total(quality, "load error"),
+        "quarantined": _total(quality, "quarantined"),
+        "lag": lag,
+        "stream_backlog": int(lag["backlog_rows"].sum()) if not lag.empty else 0,
     }
+
+
+def _total(quality: pd.DataFrame, kind: str) -> int:
+    if quality.empty:
+        return 0
+    return int(quality.loc[quality["kind"] == kind, "row_count"].sum())

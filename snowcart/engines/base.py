@@ -98,6 +98,15 @@ class BuildSummary:
     rows: int = 0
 
 
+@dataclass(frozen=True)
+class Health:
+    """What the pipeline could not use, and what its consumers have not read."""
+
+    load_errors: int  # staged lines the pipe could not land
+    quarantined: int  # landed rows staging holds back, each with its reason
+    stream_backlog: int  # landed rows the stream consumers have not read yet
+
+
 # Data tests tagged this compare models refreshed at different lags: they run at rest only.
 AT_REST_TAG = "at_rest"
 
@@ -117,7 +126,7 @@ class Warehouse(Protocol):
     def pending_files(self) -> int:
         """Staged files not yet loaded."""
 
-    def totals(self) -> dict[str, float]:
+    def totals(self) -> dict[str, int | float]:
         """Headline numbers of the marts, for the run summary."""
 
     # ---- for the scheduler (snowcart/loop/scheduler.py) and the live status
@@ -129,8 +138,9 @@ class Warehouse(Protocol):
     def consumers_with_data(self) -> list[str]:
         """Stream-consuming models that have unconsumed rows."""
 
-    def stream_backlog(self) -> int | None:
-        """Unconsumed rows over every stream (None: the engine cannot count them)."""
+    def record_health(self) -> Health | None:
+        """Count load errors, quarantined rows and stream backlogs, and keep them
+        (by table and reason) where readers see them; None: the engine cannot."""
 
     def record_refresh(
         self, job: str, started_at: float, duration_s: float, status: str, rows: int,
@@ -140,9 +150,6 @@ class Warehouse(Protocol):
 
     def publish(self, marts: list[str]) -> None:
         """Make the refreshed marts visible to readers (the serving layer)."""
-
-    def quarantined(self) -> int | None:
-        """Rows held in quarantine."""
 
     def freshness_lag_s(self) -> float | None:
         """Seconds from the newest order visible in the live mart to now."""

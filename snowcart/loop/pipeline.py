@@ -13,11 +13,19 @@ from snowcart.engines.base import LoadReport, Warehouse
 from snowcart.errors import BuildError, ConfigError
 from snowcart.loop.project import ProjectWatch
 from snowcart.loop.scheduler import Mart, Scheduler
-from snowcart.loop.status import StatusBoard
+from snowcart.loop.status import RATE_WINDOW_S, Rate, StatusBoard
 from snowcart.sources.producer import Producer
 
 # How often the pipeline's data tests run while streaming (all run at the end).
 TEST_EVERY_S = 120.0
+PRODUCED_RATE = f"events/s produced (last {RATE_WINDOW_S:.0f} s)"
+LOADED_RATE = f"rows/s loaded (last {RATE_WINDOW_S:.0f} s)"
+# What a line shows when the output is not a terminal (a log, a pipe).
+COMPACT_FIELDS = (
+    "state", "events produced", PRODUCED_RATE, "rows loaded", LOADED_RATE,
+    "lines rejected (load errors)", "stage backlog (files)", "rpt_sales_per_minute lag (s)",
+    "stage files skipped",
+)  # fmt: skip
 
 
 @dataclass
@@ -28,7 +36,7 @@ class RunReport:
     failed_builds: int = 0
     mart_refreshes: int = 0
     last_error: str | None = None
-    totals: dict[str, float] = field(default_factory=dict)
+    totals: dict[str, int | float] = field(default_factory=dict)
     # What the loop saw change in the project while it ran, one line per change.
     project_changes: list[str] = field(default_factory=list)
 
@@ -48,6 +56,8 @@ class Pipeline:
         self._project_error: str | None = None
         self._started = time.monotonic()
         self._last_detail = 0.0
+        self._produced, self._loaded = Rate(), Rate()
+        status.compact = status.compact or COMPACT_FIELDS
 
     def start(self) -> Scheduler:
         """Build every model, snapshot and mart (tests come with the scheduler's
@@ -165,43 +175,48 @@ class Pipeline:
             # full build below; an initial build and cycles first would only
             # build the same models twice more.
             self.project = ProjectWatch(self.warehouse.dbt)
-            while True:
+        streamed = self.scheduler is not None
+        pending = self.warehouse.pending_files()
+        total = self.report.loaded.files + pending
+        while pending:
+            if streamed:
+                self.cycle()  # counts what it loads
+            else:
                 loaded = self.warehouse.ingest()
                 self.report.loaded += loaded
                 self.status.skipped(loaded.skipped)
-                self._show(producer)
-                if self.warehouse.pending_files() == 0:
-                    break
-        else:
-            while True:
-                self.cycle()
-                self._show(producer)
-                if self.warehouse.pending_files() == 0:
-                    break
+            pending = self.warehouse.pending_files()
+            self.status.set_progress("drain (files)", total - pending, total)
+            self._show(producer, state="draining")
         # The full build reads every stream to its end, stale or not, and builds
         # every model of the project as it is now: the marts it lists are published.
         self.warehouse.build()
         self.report.builds += 1
         if self.scheduler is not None:
             self.watch_project()
+        self.status.set_progress("drain (files)", 0, None)
+        # The state after the drain (backlogs and quality recorded, so the
+        # publication carries them), then every field once.
+        self._show(producer, state="done", detail=True)
         self.warehouse.publish(list(self.project.marts))
         self.report.totals = self.warehouse.totals()
-        self.status.update(
-            state="done", **{key: value for key, value in self.report.totals.items()}
-        )
+        self.status.update(**self.report.totals)
+        self.status.final()
 
-    def _show(self, producer: Producer | None) -> None:
+    def _show(
+        self, producer: Producer | None, state: str = "streaming", detail: bool = False
+    ) -> None:
         now = time.monotonic()
-        elapsed = max(now - self._started, 1e-9)
         emitted = producer.events_emitted if producer else 0
         self.report.events_emitted = emitted
+        rows = self.report.loaded.rows_loaded
         fields: dict[str, object] = {
-            "state": "streaming",
-            "elapsed (s)": round(elapsed, 1),
+            "state": state,
+            "elapsed (s)": round(now - self._started, 1),
             "events produced": emitted,
-            "events/s produced": round(emitted / elapsed, 1),
-            "rows loaded": self.report.loaded.rows_loaded,
-            "rows/s loaded": round(self.report.loaded.rows_loaded / elapsed, 1),
+            PRODUCED_RATE: _per_second(self._produced.add(now, emitted)),
+            "rows loaded": rows,
+            LOADED_RATE: _per_second(self._loaded.add(now, rows)),
             "lines rejected (load errors)": self.report.loaded.rows_rejected,
             "transforms / mart refreshes": f"{self.report.builds} / {self.report.mart_refreshes}",
         }
@@ -219,14 +234,20 @@ class Pipeline:
                     fields.pop(f"{job.name} failing (retry in s)", None)
                     self.status.fields.pop(f"{job.name} failing (retry in s)", None)
         # Counting backlogs and quarantine scans tables: every few seconds only.
-        if now - self._last_detail >= 3.0:
+        if detail or now - self._last_detail >= 3.0:
             self._last_detail = now
             fields["stage backlog (files)"] = self.warehouse.pending_files()
-            backlog = self.warehouse.stream_backlog()
-            fields["stream backlog (rows)"] = "n/a" if backlog is None else backlog
-            quarantined = self.warehouse.quarantined()
-            fields["quarantined rows"] = "n/a" if quarantined is None else quarantined
+            health = self.warehouse.record_health()
+            fields["stream backlog (rows)"] = "n/a" if health is None else health.stream_backlog
+            fields["quarantined rows"] = "n/a" if health is None else health.quarantined
             lag = self.warehouse.freshness_lag_s()
             if lag is not None:
                 fields["rpt_sales_per_minute lag (s)"] = round(lag, 1)
+        progress = producer.backfill_progress if producer else None
+        self.status.set_progress("backfill", progress or 0, None if progress is None else 1)
         self.status.update(**fields)
+
+
+def _per_second(rate: float | None) -> int | str:
+    """A rate over the last RATE_WINDOW_S seconds, whole per second."""
+    return "…" if rate is None else round(rate)

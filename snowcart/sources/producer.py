@@ -150,6 +150,9 @@ class Producer:
         self.generator = self._generator_for(generator, generator.seed, generator.faults)
         self.events_emitted = 0
         self.batches_emitted = 0
+        # Share of the backfill's span generated so far (read by the status
+        # board from the pipeline's thread); None when not backfilling.
+        self.backfill_progress: float | None = None
         self._repair_ledger()
 
     @property
@@ -339,9 +342,10 @@ class Producer:
     ) -> datetime:
         """History over [end - days, end): returns where it stopped."""
         step = timedelta(seconds=min(max(BACKFILL_BATCH / rate, 60.0), 6 * 3600.0))
-        window_start = cursor = end - timedelta(days=days)
+        window_start = cursor = start = end - timedelta(days=days)
         owed = 0.0
         while cursor < end and not stop.is_set():
+            self.backfill_progress = (cursor - start) / (end - start)
             if events is not None and self.events_emitted >= events:
                 break
             window_end = min(cursor + step, end)
@@ -354,4 +358,5 @@ class Producer:
                 owed -= size
                 self.emit(size, window_start, window_end)
                 window_start = window_end
+        self.backfill_progress = None
         return window_start

@@ -29,24 +29,6 @@ if WORKER := os.environ.get("PYTEST_XDIST_WORKER"):
 BIN_DIR = Path(sys.executable).parent
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests sharing a module-scoped fixture (most are a home built by a whole
-    pipeline run) go to one xdist worker, so it is built once, not once per
-    worker. Runs before xdist reads the groups; an explicit group stands."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None or any(item.iter_markers("xdist_group")):
-            continue
-        shared = sorted(
-            name
-            for name in info.names_closure
-            if (defs := info.name2fixturedefs.get(name)) and defs[-1].scope == "module"
-        )
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))
-
-
 def run(
     args: list[str], home: Path | None = None, timeout: int = 300, **env: str
 ) -> subprocess.CompletedProcess:

@@ -411,8 +411,6 @@ def packages_in_tree(root: Path) -> list[str]:
     )
 
 
-# Both wheel tests on one xdist worker: the module-scoped wheel is built once.
-@pytest.mark.xdist_group("wheel")
 def test_wheel_ships_every_sub_package_and_the_snowflake_sql(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -430,7 +428,6 @@ def test_wheel_ships_every_sub_package_and_the_snowflake_sql(wheel):
     assert not missing, f"not in {wheel.name}: {missing}"
 
 
-@pytest.mark.xdist_group("wheel")
 def test_installed_wheel_imports_from_its_own_folder(wheel, tmp_path):
     target = tmp_path / "installed"
     installed = subprocess.run(
@@ -477,7 +474,6 @@ def test_installed_wheel_imports_from_its_own_folder(wheel, tmp_path):
 # ---------------------------------------------------------------- imports
 
 
-@pytest.mark.xdist_group("wheel")
 def test_installed_wheel_runs_the_project_of_the_working_directory(wheel, tmp_path):
     """Installed (not editable), the package finds the dbt project from the
     working directory, and says in one line when there is none."""

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pytest
 from test_realtime import copy_project
 
 from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
@@ -28,7 +27,6 @@ from snowcart.sources.generator import ShopGenerator
 from snowcart.sources.producer import Producer
 from snowcart.stages.local import LocalStage
 
-pytestmark = pytest.mark.xdist_group("bad_input_live")
 # Yesterday's minutes: before the generated events (which start now), and not
 # in the future (a future order time is quarantined as impossible).
 FIRST_GOOD = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0) - timedelta(

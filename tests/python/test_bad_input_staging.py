@@ -25,9 +25,6 @@ from conftest import customer_event, dbt, product_event, run, simulate, stamp
 from snowcart.engines.snowflake.connection import SnowflakeConfig
 from snowcart.stages.local import LocalStage
 
-# One home for the module: its tests run on one worker.
-pytestmark = pytest.mark.xdist_group("bad_input_staging")
-
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 AT = NOW - timedelta(hours=3)
 VALID, DUPLICATE = "valid", "duplicate"

@@ -17,8 +17,6 @@ from pathlib import Path
 import pytest
 from conftest import BIN_DIR, PROJECT_DIR
 
-pytestmark = pytest.mark.xdist_group("conventions")
-
 DBT_PROJECT = ("dbt_project.yml", "models", "macros", "snapshots", "seeds", "tests/dbt", "analyses")
 CONVENTIONS = ("pyproject.toml", "dbt_score_rules")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -71,8 +71,13 @@ KPI_KEYS = {
 }
 # Three days of history (0.1 events/s on average, cut at 20,000 events), so
 # "today" has a yesterday to compare with: --rate 0 would backfill at 1,000
-# events/s and fit all 20,000 events into a few minutes of one day.
-PIPELINE_ARGS = ("--events", "20000", "--rate", "0.1", "--backfill", "3")
+# events/s and fit all 20,000 events into a few minutes of one day. Every fault
+# knob is on, so Pipeline health has load errors and quarantine to show.
+PIPELINE_ARGS = (
+    "--events", "20000", "--rate", "0.1", "--backfill", "3",
+    "--duplicate-rate", ".02", "--malformed-rate", ".01", "--late-rate", ".02",
+    "--schema-drift-rate", ".01", "--out-of-order-rate", ".05", "--invalid-rate", ".02",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +218,29 @@ def test_every_tab_renders_and_kpis_equal_the_marts(pipeline_home, monkeypatch):
         if "published_s_ago" in frame.value.columns
     ]
     assert len(freshness_tables[0]) == mart_count
+
+    # Load errors, quarantine and backlog: the ledger's malformed lines, the rows
+    # of the warehouse's own qrn_* views, nothing left unread after the drain.
+    ledger = [json.loads(text) for text in (pipeline_home / "ledger.ndjson").open()]
+    with duckdb.connect(str(pipeline_home / "warehouse.duckdb"), read_only=True) as con:
+        views = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'quarantine'"
+        ).fetchall()
+        quarantined = sum(
+            con.execute(f'select count(*) from quarantine."{view}"').fetchone()[0]
+            for (view,) in views
+        )
+    malformed = sum(record["malformed"] for record in ledger)
+    assert malformed > 0 and quarantined > 0
+    assert metrics["Load errors"].value == f"{malformed:,}"
+    assert metrics["Quarantined rows"].value == f"{quarantined:,}"
+    assert metrics["Stream backlog (rows)"].value == "0"
+    [quality] = [
+        frame.value
+        for frame in app.tabs[TABS.index("Pipeline health")].dataframe
+        if "newest_example" in frame.value.columns
+    ]
+    assert quality["row_count"].sum() == malformed + quarantined
 
 
 def test_region_category_and_date_filters_apply(pipeline_home, monkeypatch):

@@ -1,25 +1,59 @@
 """The dbt project through both adapters: DuckDB, and dbt-snowflake against fakesnow."""
 
 import json
+import os
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import snowflake.connector
 import sqlglot
-from conftest import dbt, line_net_revenue
+from conftest import PROJECT_DIR, dbt, line_net_revenue
 
 from snowcart.engines.snowflake.connection import SnowflakeConfig
 from snowcart.sources.generator import ShopGenerator
 
 
-def test_dbt_build_then_docs_on_an_empty_duckdb_home(tmp_path):
-    result = dbt("build", home=tmp_path)
+def fresh_checkout(folder: Path) -> Path:
+    """The project's files as a clone has them (tracked and new, not ignored),
+    with the venv `make install` made: a clone after its install step."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_DIR, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    for relative in filter(None, listed.split("\0")):
+        source = PROJECT_DIR / relative
+        if source.is_file():
+            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, folder / relative)
+    (folder / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    return folder
+
+
+def test_after_make_install_dbt_build_and_docs_work_in_a_fresh_clone(tmp_path):
+    """As the README says: `make install`, then the usual dbt commands, no flags
+    and no variables (the installed venv stands in for the one make would create)."""
+    clone = fresh_checkout(tmp_path / "clone")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SNOWCART_", "DBT_")) or key == "SNOWCART_REPORTER_ROLE"
+    }
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(args, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+
+    # -o: the venv is installed already; only the project-side steps run.
+    installed = command("make", "-o", ".venv/.installed", "install")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    result = command(".venv/bin/dbt", "build")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Completed successfully" in result.stdout
-    assert (tmp_path / "warehouse.duckdb").exists()
+    assert (clone / ".snowcart" / "warehouse.duckdb").exists()
 
-    target = tmp_path / "target"
-    result = dbt("docs", "generate", "--target-path", str(target), home=tmp_path)
+    target = clone / "target"
+    result = command(".venv/bin/dbt", "docs", "generate")
     assert result.returncode == 0, result.stdout[-3000:]
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())

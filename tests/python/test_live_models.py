@@ -24,7 +24,6 @@ from snowcart.sources.generator import ShopGenerator
 from snowcart.sources.producer import Producer
 from snowcart.stages.local import LocalStage
 
-pytestmark = pytest.mark.xdist_group("live_models")
 APP = PROJECT_DIR / "dashboard" / "app.py"
 DEADLINE_S = 150
 

@@ -15,8 +15,6 @@ import duckdb
 import pytest
 from conftest import BIN_DIR, PROJECT_DIR
 
-pytestmark = pytest.mark.xdist_group("pr_check")
-
 NEW_MART = "rpt_revenue_by_ship_country"
 MART_SQL = """-- Net revenue and orders per ship-to country.
 select

@@ -49,6 +49,13 @@ def test_simulate_5000_events_populates_the_marts(tmp_path):
     assert Decimal(mart_net) == expected_net
     assert mart_orders == ledger_orders
     assert "done: 5,000 events produced" in result.stdout
+    # Not a terminal: compact lines, then the final state after the drain, with
+    # counts as integers and the backlogs as they are once everything is loaded.
+    status = [text for text in result.stdout.splitlines() if text.startswith("[snowcart")]
+    assert status and all(len(text) < 400 for text in status[:-1])
+    final = status[-1]
+    assert "state=done" in final and "stage backlog (files)=0" in final, final
+    assert f"orders={ledger_orders:,} " in final, final
 
 
 def test_events_zero_only_drains_what_is_staged(tmp_path):
@@ -80,8 +87,13 @@ def test_events_zero_only_drains_what_is_staged(tmp_path):
 
 
 def test_a_second_run_continues_numbering_instead_of_reusing_ids(tmp_path):
-    for _ in range(2):
-        assert simulate("--events", "3000", "--rate", "0", "--home", str(tmp_path)).returncode == 0
+    """A second run on the same home continues the ids of the first, and says
+    that --backfill, which only a fresh home can use, was ignored."""
+    first = simulate("--events", "3000", "--rate", "0", "--home", str(tmp_path))
+    assert first.returncode == 0 and "ignored" not in first.stdout
+    second = simulate("--events", "3000", "--rate", "0", "--backfill", "2", "--home", str(tmp_path))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "--backfill 2 ignored: this home has history already" in second.stdout
     [(orders, distinct_orders, last)] = query(
         tmp_path,
         "select count(*), count(distinct order_id), max(order_id) from staging.stg_shop__orders",

@@ -22,10 +22,13 @@ import pandas as pd
 
 from snowcart.engines.base import MartDoc, MartQuery, MartReader, NotReady, normalise
 
-# ops tables readers get beside the marts: freshness, pipeline health (with the
-# stage files the pipe skipped) and the catalog of the published marts
+# ops tables readers get beside the marts: freshness, pipeline health (the
+# stage files the pipe skipped, load errors and quarantine by table and reason,
+# each consumer's backlog: quality.py) and the catalog of the published marts
 # (write_catalog).
-OPS_TABLES = ("refresh_log", "mart_freshness", "mart_catalog", "load_skips")
+OPS_TABLES = (
+    "refresh_log", "mart_freshness", "mart_catalog", "load_skips", "data_quality", "consumer_lag",
+)  # fmt: skip
 MART_SCHEMA = "analytics"
 MART_PREFIX = "rpt_"
 CATALOG_SQL = "select schema_name, mart, description, columns from ops.mart_catalog order by mart"

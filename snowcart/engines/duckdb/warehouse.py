@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from snowcart.engines.base import LoadReport
+from snowcart.engines.base import Health, LoadReport
 from snowcart.engines.dbt_runner import Dbt
-from snowcart.engines.duckdb import serving
+from snowcart.engines.duckdb import quality, serving
 from snowcart.engines.duckdb.health import find_damage
 from snowcart.engines.duckdb.pipe import EmbeddedPipe, create_load_metadata
 from snowcart.engines.duckdb.streams import EmbeddedStreams
@@ -75,6 +75,7 @@ class DuckDBWarehouse:
         create_load_metadata(self.con)
         self.con.execute(REFRESH_LOG_DDL)
         self.con.execute(MART_FRESHNESS_DDL)
+        quality.create_tables(self.con)
 
     def consumers_with_data(self) -> list[str]:
         """Stream-consuming models with unconsumed rows (SYSTEM$STREAM_HAS_DATA)."""
@@ -86,14 +87,10 @@ class DuckDBWarehouse:
             if streams.has_data(table, model)
         ]
 
-    def stream_backlog(self) -> int:
-        """Rows the stream consumers have not read yet, over all streams."""
+    def record_health(self) -> Health:
+        """ops.data_quality and ops.consumer_lag, published with the marts."""
         streams = EmbeddedStreams(self.con, raw_schema(self.settings.project_dir))
-        return sum(
-            streams.backlog(table, model)
-            for table, models in stream_consumers(self.settings.project_dir).items()
-            for model in models
-        )
+        return quality.record(self.con, streams, stream_consumers(self.settings.project_dir))
 
     def newest_sale_at(self) -> datetime | None:
         # Above the last answer as a literal: new orders sit in the newest row
@@ -163,20 +160,6 @@ class DuckDBWarehouse:
         # The docs may have parsed the project again: key on what they came from.
         self._catalog_key = (self.dbt.manifest_version, tuple(columns))
 
-    def quarantined(self) -> int:
-        """Rows held in quarantine, over every qrn_* view."""
-        views = [
-            name
-            for (name,) in self.con.execute(
-                "select table_name from information_schema.tables where table_schema = 'quarantine'"
-            ).fetchall()
-        ]
-        if not views:
-            return 0
-        union = " union all ".join(f'select count(*) as n from quarantine."{v}"' for v in views)
-        (rows,) = self.con.execute(f"select sum(n) from ({union})").fetchone()
-        return int(rows or 0)
-
     def ingest(self) -> LoadReport:
         return self._pipe().load()
 
@@ -195,7 +178,7 @@ class DuckDBWarehouse:
     def pending_files(self) -> int:
         return len(self._pipe().pending())
 
-    def totals(self) -> dict[str, float]:
+    def totals(self) -> dict[str, int | float]:
         row = self.con.execute(
             """
             select
@@ -215,7 +198,9 @@ class DuckDBWarehouse:
             "rpt_sales_per_minute net_revenue",
             "load errors",
         ]
-        return dict(zip(keys, (float(value) for value in row), strict=True))
+        # Counts stay integers, money becomes a float.
+        values = (value if isinstance(value, int) else float(value) for value in row)
+        return dict(zip(keys, values, strict=True))
 
     def close(self) -> None:
         if self._con is not None:

@@ -160,8 +160,10 @@ class SnowflakeWarehouse:
         row = self.con.cursor().execute(f"select {checks}").fetchone()
         return [model for (_, model), has_data in zip(pairs, row, strict=True) if has_data]
 
-    def stream_backlog(self) -> int | None:
-        return None  # Snowflake does not count a stream's rows without reading it
+    def record_health(self) -> None:
+        # Snowflake does not count a stream's rows without reading it; its load
+        # errors are in COPY_HISTORY (docs/snowflake.md).
+        return None
 
     def record_refresh(self, job, started_at, duration_s, status, rows, error) -> None:
         # Snowflake keeps its own: INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY
@@ -171,13 +173,10 @@ class SnowflakeWarehouse:
     def publish(self, marts: list[str]) -> None:
         pass  # readers query the dynamic tables in Snowflake directly
 
-    def quarantined(self) -> int | None:
-        return None
-
     def freshness_lag_s(self) -> float | None:
         return None
 
-    def totals(self) -> dict[str, float]:
+    def totals(self) -> dict[str, int | float]:
         # The loader may not read the marts (least privilege): ask as the reporter.
         with connect(self.config, schema="analytics", role=self.config.reporter_role) as reporter:
             row = (
@@ -189,8 +188,8 @@ class SnowflakeWarehouse:
                 .fetchone()
             )
         return {
-            "fct_sales rows": float(row[0]),
-            "orders": float(row[1]),
+            "fct_sales rows": int(row[0]),
+            "orders": int(row[1]),
             "net revenue (fct_revenue)": float(row[2]),
         }
 
