@@ -131,9 +131,10 @@ def filters_note(*applied: str) -> None:
 def kpi_cards(kpis: KpiSet, filters: Filters) -> None:
     for column, kpi in zip(st.columns(len(kpis.kpis)), kpis.kpis, strict=True):
         with column, st.container(key=f"kpi-{kpi.key}"):
-            help_text = None
+            notes = [kpi.exact_text] if kpi.exact_text != kpi.value_text else []
             if kpi.key == "margin" and kpis.margin_rate is not None:
-                help_text = f"{kpis.margin_rate:.1%} of net revenue"
+                notes.append(f"{kpis.margin_rate:.1%} of net revenue")
+            help_text = ", ".join(notes) or None
             st.metric(kpi.label, kpi.value_text, kpi.delta_text, border=True, help=help_text)
     if kpis.today:
         st.caption(kpi_caption(kpis, filters))

@@ -42,6 +42,10 @@ class Kpi:
         return format_value(self.value, self.is_money)
 
     @property
+    def exact_text(self) -> str:
+        return format_value(self.value, self.is_money, compact=False)
+
+    @property
     def delta_text(self) -> str | None:
         return None if self.change is None else f"{self.change:+.1%} {self.compared_with}"
 
@@ -61,10 +65,23 @@ def number(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def format_value(value: float | None, is_money: bool = True) -> str:
+# From a million on, a card shows three significant figures ($3.27M): every
+# digit and the cents ($3,272,913.55) no longer fit a card at 1400 px. The
+# exact figure is in the card's help.
+COMPACT_FROM = 1_000_000
+SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
+
+
+def format_value(value: float | None, is_money: bool = True, compact: bool = True) -> str:
     if value is None or math.isnan(value):
         return "—"
-    return f"${value:,.2f}" if is_money else f"{value:,.0f}"
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    if compact and size >= COMPACT_FROM:
+        scale, suffix = next((scale, suffix) for scale, suffix in SCALES if size >= scale)
+        text = f"{size / scale:,.2f}{suffix}"
+    else:
+        text = f"{size:,.2f}" if is_money else f"{size:,.0f}"
+    return f"{sign}${text}" if is_money else f"{sign}{text}"
 
 
 def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

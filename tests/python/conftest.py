@@ -27,6 +27,23 @@ if WORKER := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = str(PROJECT_DIR / "target" / WORKER)
     os.environ["DBT_LOG_PATH"] = str(PROJECT_DIR / "logs" / WORKER)
 BIN_DIR = Path(sys.executable).parent
+# What Settings.resolve exports for dbt running in the same process.
+EXPORTED_BY_SETTINGS = ("SNOWCART_HOME", "SNOWCART_TARGET", "DBT_TARGET_PATH")
+
+
+@pytest.fixture(autouse=True)
+def restore_exported_environment():
+    """A test that resolves settings in this process (an AppTest, a Pipeline)
+    exports the home and target; the next test, and the commands it starts,
+    must not inherit them (an AppTest in Snowflake mode once made the next
+    test's dashboard server ask for Snowflake settings)."""
+    saved = {name: os.environ.get(name) for name in EXPORTED_BY_SETTINGS}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def run(

@@ -145,14 +145,23 @@ def fact_regional_net_revenue(home: Path, window: tuple[datetime, datetime]) -> 
     )
 
 
-def shown_number(text: str) -> Decimal:
-    return Decimal(re.sub(r"[$,]", "", text))
+SCALE = {"": 1, "M": 10**6, "B": 10**9, "T": 10**12}
+
+
+def shown_number(text: str) -> tuple[Decimal, Decimal]:
+    """The number a card shows ($1,234.56, 3,456, $3.27M) and half a unit of its
+    last digit (what rounding may have cost)."""
+    match = re.fullmatch(r"(-?)\$?([\d,]+(?:\.(\d+))?)([MBT]?)", text)
+    assert match, text
+    sign, digits, decimals, suffix = match.groups()
+    scale = SCALE[suffix]
+    value = Decimal(sign + digits.replace(",", "")) * scale
+    return value, Decimal("0.5") * scale / 10 ** len(decimals or "")
 
 
 def assert_kpi_shown(label: str, value_text: str, expected: Decimal) -> None:
-    # Shown to the cent (orders: whole), so within half a unit of the last digit.
-    tolerance = Decimal("0.5") if label == "Orders" else Decimal("0.005")
-    assert abs(shown_number(value_text) - expected) <= tolerance, (label, value_text, expected)
+    value, tolerance = shown_number(value_text)
+    assert abs(value - expected) <= tolerance, (label, value_text, expected)
 
 
 def assert_delta_shown(
