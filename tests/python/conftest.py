@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from xdist_groups import pytest_collection_modifyitems  # noqa: F401 (a pytest hook)
 
 from snowcart.stages.local import LocalStage
 
@@ -27,6 +28,8 @@ if WORKER := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = str(PROJECT_DIR / "target" / WORKER)
     os.environ["DBT_LOG_PATH"] = str(PROJECT_DIR / "logs" / WORKER)
 BIN_DIR = Path(sys.executable).parent
+
+
 # What Settings.resolve exports for dbt running in the same process.
 EXPORTED_BY_SETTINGS = ("SNOWCART_HOME", "SNOWCART_TARGET", "DBT_TARGET_PATH")
 
