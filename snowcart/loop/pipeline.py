@@ -192,7 +192,7 @@ class Pipeline:
         # every model of the project as it is now: the marts it lists are published.
         self.warehouse.build()
         self.report.builds += 1
-        if self.scheduler is not None:
+        if streamed:
             self.watch_project()
         self.status.set_progress("drain (files)", 0, None)
         # The state after the drain (backlogs and quality recorded, so the
