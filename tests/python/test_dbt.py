@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -10,23 +9,16 @@ from pathlib import Path
 import snowflake.connector
 import sqlglot
 from conftest import PROJECT_DIR, dbt, line_net_revenue
+from test_pr_check import copy_working_tree
 
 from snowcart.engines.snowflake.connection import SnowflakeConfig
 from snowcart.sources.generator import ShopGenerator
 
 
 def fresh_checkout(folder: Path) -> Path:
-    """The project's files as a clone has them (tracked and new, not ignored),
-    with the venv `make install` made: a clone after its install step."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT_DIR, capture_output=True, check=True,
-    ).stdout.decode()  # fmt: skip
-    for relative in filter(None, listed.split("\0")):
-        source = PROJECT_DIR / relative
-        if source.is_file():
-            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, folder / relative)
+    """The project's files as a clone has them, with the venv `make install`
+    made: a clone after its install step."""
+    copy_working_tree(folder)
     (folder / ".venv").symlink_to(PROJECT_DIR / ".venv")
     return folder
 
