@@ -70,10 +70,13 @@ conventions: install
 	SNOWCART_HOME=$$tmp $(BIN)/dbt parse --quiet --target-path $$tmp/target && \
 	$(BIN)/dbt-score lint --manifest $$tmp/target/manifest.json
 
-## Refresh the README's dashboard screenshots (docs/images/) from the browser test;
-## `make test` writes its screenshots to artifacts/screenshots/ only.
+## Refresh the README's dashboard screenshots (docs/images/) from a live demo: the
+## simulator in a throwaway home (--backfill 2 --rate 20), the dashboard on it, and
+## Chromium at 1400 px once the newest order is seconds old (a few minutes); then
+## both stop, the simulator after draining. `make test` writes its screenshots to
+## artifacts/screenshots/ only.
 readme-images: install
-	SNOWCART_REFRESH_README_IMAGES=1 $(BIN)/python -m pytest -q -n 0 tests/python/test_dashboard.py -k real_browser
+	$(BIN)/python -m snowcart.devtools.readme_images
 
 .PHONY: pr-check pr-drop-schema prod-state
 
@@ -100,8 +103,10 @@ soak: install
 replay-check: install
 	SNOWCART_REPLAY_FILE=../shared/datasets/online_retail.parquet $(BIN)/python -m pytest -q tests/python/test_replay.py
 
+## Lineage and column docs into target/ (then: dbt docs serve), also while a pipeline
+## holds the warehouse (then from an empty build of the same models).
 docs: install
-	$(BIN)/dbt docs generate
+	$(BIN)/python scripts/docs.py
 
 clean:
 	rm -rf target logs .snowcart .pytest_cache

@@ -266,14 +266,16 @@ def _not_writable(error: BaseException, settings: Settings | None) -> str | None
 
 
 def _in_use(error: BaseException, settings: Settings | None) -> str | None:
-    if "Could not set lock on file" not in str(error):
+    from snowcart.engines.duckdb.lock import holder, is_lock_error
+
+    if not is_lock_error(error):
         return None
     warehouse = settings.warehouse_path if settings else None
     path = _path_in(error) or warehouse
     what = "the warehouse" if path is not None and path == warehouse else "the file"
     return (
-        f"{what} {path} is in use ({_cause(error)}): stop that process "
-        "(a pipeline or simulate.py on this home), or use another --home"
+        f"{what} {path} is in use by {holder(error)}: stop that process "
+        "(Ctrl-C: a pipeline drains first), or use another --home"
     )
 
 

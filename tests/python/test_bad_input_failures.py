@@ -313,8 +313,8 @@ def test_a_warehouse_held_by_another_process_is_one_line(home):
         assert holder.stdout.readline().strip() == "open"
         for script in (["pipeline.py", "--drain"], ["reconcile.py"]):
             line = the_error_line(run_script(*script, home=home))
-            assert line.startswith(f"error: the warehouse {home / WAREHOUSE} is in use (")
-            assert f"PID {holder.pid}" in line
+            assert line.startswith(f"error: the warehouse {home / WAREHOUSE} is in use by ")
+            assert f"PID {holder.pid}: {sys.executable} -c " in line
     finally:
         holder.kill()
         holder.wait()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +55,53 @@ def test_after_make_install_dbt_build_and_docs_work_in_a_fresh_clone(tmp_path):
     }
     assert {"stg_shop__orders", "fct_sales", "rpt_sales_per_minute"} <= models
     assert "model.snowcart.fct_sales" in catalog["nodes"]
+
+    # With the pipeline holding the warehouse: dbt says so in one line, and
+    # docs.py documents the same columns and types as the warehouse's catalog.
+    # (The shared venv's editable snowcart belongs to the main checkout: the
+    # variable points its scripts at the clone, as a clone's own venv would.)
+    env["SNOWCART_PROJECT_DIR"] = str(clone)
+    pipeline = subprocess.Popen(
+        [".venv/bin/python", "scripts/pipeline.py"],
+        cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        # Its first status line: setup opened the warehouse, the loop runs.
+        for line in iter(pipeline.stdout.readline, ""):
+            if "state=" in line:
+                break
+        else:
+            raise AssertionError(f"the pipeline exited first: {pipeline.wait()}")
+        locked = command(".venv/bin/dbt", "build")
+        docs = command(".venv/bin/python", "scripts/docs.py")
+    finally:
+        pipeline.send_signal(signal.SIGINT)
+        pipeline.communicate(timeout=300)
+    assert locked.returncode != 0
+    assert "Traceback" not in locked.stdout + locked.stderr
+    [said] = [line for line in locked.stdout.splitlines() if "in use by" in line]
+    assert said.strip().startswith(
+        f"the warehouse {clone}/.snowcart/warehouse.duckdb is in use by PID {pipeline.pid}: "
+    )
+    assert "scripts/pipeline.py" in said and "python scripts/docs.py" in said
+    assert docs.returncode == 0, docs.stdout + docs.stderr
+    assert f"in use by PID {pipeline.pid}" in docs.stdout
+
+    def column_types(catalog: dict) -> dict:
+        return {
+            (key, column): details["type"]
+            for key, node in catalog["nodes"].items()
+            for column, details in node["columns"].items()
+        }
+
+    documented = json.loads((target / "catalog.json").read_text())
+    assert column_types(documented) == column_types(catalog)
+    assert len(documented["nodes"]) == len(catalog["nodes"]) > 50
+    # With the warehouse free again it documents the warehouse itself.
+    (target / "catalog.json").unlink()
+    docs = command(".venv/bin/python", "scripts/docs.py")
+    assert docs.returncode == 0 and "in use" not in docs.stdout, docs.stdout + docs.stderr
+    assert column_types(json.loads((target / "catalog.json").read_text())) == column_types(catalog)
 
 
 # dbt-snowflake runs unit tests through temporary tables, which fakesnow cannot
