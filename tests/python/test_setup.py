@@ -12,7 +12,7 @@ import pytest
 import snowflake.connector
 import sqlglot
 import yaml
-from conftest import PROJECT_DIR, run
+from conftest import PROJECT_DIR, dbt, run
 from sqlglot import exp
 
 from snowcart.engines.base import S3Ingest, SetupOptions
@@ -262,10 +262,36 @@ def test_tasks_are_triggered_by_their_streams_and_run_the_dbt_project(script):
         project = f"SNOWCART.ops.snowcart_dbt_{table}"  # one object per task: no concurrency
         assert body.expression.name.startswith(f"DBT PROJECT {project} ARGS = '")
         assert flat.startswith(f"CREATE TASK IF NOT EXISTS SNOWCART.ops.{table}_task ")
-        assert re.search(r"ARGS = 'build --select (\S+\+ ?)+ --target snowflake'$", flat)
+        assert re.search(
+            r"ARGS = 'build --select (\S+\+ ?)+ --exclude tag:at_rest --target snowflake'$", flat
+        )
     # Created suspended: resuming is left to the user, as a comment.
     assert re.search(r"^-- ALTER TASK SNOWCART\.ops\.\w+_task RESUME;$", script, re.M)
     assert not any(s.startswith("ALTER TASK") for s in statements(script))
+
+
+def test_tasks_select_no_test_that_fails_while_data_streams(script, tmp_path):
+    """A task whose build fails three times suspends itself. The at_rest tests
+    compare marts with facts they lag behind, so no task may select one: dbt's
+    own selector, run with every task's --select and --exclude, finds none of
+    the tests tagged at_rest (on the old tasks: every one downstream of a
+    stream consumer)."""
+    selections, exclusions = [], set()
+    for task in by_kind(script)["task"]:
+        args = re.search(r"ARGS = 'build --select (.*?)( --exclude (.*))? --target snowflake'",
+                         " ".join(task.split()))  # fmt: skip
+        selections += args.group(1).split()
+        exclusions.add(args.group(3))
+    # One dbt ls for all tasks: with one --exclude, (A - E) | (B - E) = (A | B) - E.
+    [exclusion] = exclusions
+    listed = dbt("ls", "--resource-type", "test", "--output", "name", "--quiet",
+                 "--select", *selections, *(["--exclude", exclusion] if exclusion else []),
+                 home=tmp_path)  # fmt: skip
+    assert listed.returncode == 0, listed.stdout
+    selected = set(listed.stdout.split())
+    at_rest = dbt("ls", "--select", "tag:at_rest", "--output", "name", "--quiet", home=tmp_path)
+    assert selected and len(set(at_rest.stdout.split())) >= 2
+    assert not selected & set(at_rest.stdout.split())
 
 
 def test_s3_adds_integration_stage_and_how_to_get_the_notification_channel(s3_script):

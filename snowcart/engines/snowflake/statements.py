@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from snowcart.engines.base import AT_REST_TAG
 from snowcart.engines.snowflake.plan import (
     ACCOUNTADMIN,
     DBT_PROJECT_PREFIX,
@@ -270,6 +271,7 @@ def task_sql(plan: SnowflakePlan, table: str) -> Sql:
         ),
         dbt_project=plan.dbt_project_object(table),
         selection=Sql(" ".join(f"{model}+" for model in models)),
+        exclusion=Sql(f"tag:{AT_REST_TAG}"),
     )
 
 
