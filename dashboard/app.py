@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -34,6 +35,8 @@ TABS = (
     "Explore",
     "Pipeline health",
 )
+# Keeps the page at full opacity while it refreshes (see the file).
+STYLE = Path(__file__).with_name("style.css")
 PERIODS = {"All data": None, "Last 7 days": 7, "Last 30 days": 30, "Custom range": "custom"}
 # Column formats follow the project's naming: money ends in _revenue/_amount/_value...
 MONEY_SUFFIXES = ("_revenue", "_amount", "_value", "_revenue_30_days")
@@ -584,6 +587,7 @@ def render_tab(render, data: DashboardData) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Snowcart live sales", page_icon="🛒", layout="wide")
+    st.html(STYLE)
     args = parse_args(sys.argv[1:])
     try:
         reader = cached_reader(args.target, args.home)

@@ -9,15 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
-import time
-import tomllib
-import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,10 +22,12 @@ import duckdb
 import pandas as pd
 import pytest
 from conftest import PROJECT_DIR, free_port, simulate
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.testing.v1 import AppTest
 
 from snowcart.dashboard.data import DashboardData
 from snowcart.dashboard.filters import Filters
+from snowcart.devtools.readme_images import screenshot_whole_tab, theme_color, wait_until_serving
 from snowcart.engines.base import NotReady
 from snowcart.engines.duckdb import serving
 from snowcart.engines.duckdb.serving import ServingReader
@@ -39,11 +37,9 @@ from snowcart.stages.local import LocalStage
 
 APP = PROJECT_DIR / "dashboard" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
+# The suite writes its screenshots here only; the README's come from a live
+# demo (snowcart.devtools.readme_images).
 SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
-README_IMAGES = {"Overview": "overview.png", "Pipeline health": "pipeline-health.png"}
-# The suite writes to artifacts/ only; `make readme-images` sets this to
-# refresh the tracked README screenshots from the same run.
-REFRESH_README_IMAGES = os.environ.get("SNOWCART_REFRESH_README_IMAGES") == "1"
 TABS = (
     "Overview",
     "Customers",
@@ -658,99 +654,180 @@ def streamlit_url(pipeline_home, tmp_path):
         server = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError as error:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"streamlit did not start: {log_path.read_text()}"
-                    ) from error
-                time.sleep(0.3)
+        wait_until_serving(server, url, log_path)
         yield url
     finally:
         server.terminate()
         server.wait(timeout=15)
 
 
-def test_real_browser_clicks_every_tab(pipeline_home, streamlit_url):
+@contextmanager
+def headless_chromium():
+    """Debian's chromium under Playwright (never a downloaded browser)."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
             ".ci/run does it on a clean machine."
         )
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    expected = expected_kpis(pipeline_home)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(streamlit_url)
-            for label, key in KPI_KEYS.items():
-                value = page.locator(f".st-key-kpi-{key} [data-testid='stMetricValue']")
-                expect(value).to_have_text(re.compile(r"\S"), timeout=30_000)
-                text = value.inner_text().strip()
-                assert text != "—", label
-                assert_kpi_shown(label, text, expected[label])
-
-            refreshed = page.locator(".st-key-refreshed-at")
-            first_refresh = refreshed.inner_text()
-            for number, tab in enumerate(TABS, start=1):
-                page.get_by_role("tab", name=tab, exact=True).click()
-                panel = page.locator("[data-testid='stTabPanel']:visible")
-                expect(panel.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
-                assert page.locator("[data-testid='stException']").count() == 0, tab
-                assert page.locator("[data-testid='stAlertContentError']").count() == 0, tab
-                shot = SCREENSHOTS / f"{number:02d}-{tab.lower().replace(' ', '-')}.png"
-                screenshot_whole_tab(page, shot)
-                if REFRESH_README_IMAGES and tab in README_IMAGES:
-                    images = PROJECT_DIR / "docs" / "images"
-                    images.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(shot, images / README_IMAGES[tab])
-            # It refreshes on its own (every 3 s here), and stays on the tab picked.
-            expect(refreshed).not_to_have_text(first_refresh, timeout=20_000)
-            expect(page.get_by_role("tab", name=TABS[-1], exact=True)).to_have_attribute(
-                "aria-selected", "true"
-            )
-            assert page.locator("[data-testid='stException']").count() == 0
-
-            # Both themes: the main menu switches to dark, the page at once and the
-            # charts, in the dark palette of .streamlit/config.toml, at the next refresh.
-            page.get_by_role("tab", name="Overview", exact=True).click()
-            assert first_bar_fill(page) == theme_color("light")
-            light_background = app_background(page)
-            page.locator("[data-testid='stMainMenu']").click()
-            page.locator("[data-testid='stMainMenuItem-theme-Dark']").click()
-            page.wait_for_function(
-                "color => getComputedStyle("
-                "document.querySelector('.js-plotly-plot .bars .point path')).fill === color",
-                arg=theme_color("dark"),
-                timeout=20_000,
-            )
-            assert app_background(page) != light_background
-            page.keyboard.press("Escape")  # close the menu
-            assert page.locator("[data-testid='stException']").count() == 0
-            shot = SCREENSHOTS / "overview-dark.png"
-            screenshot_whole_tab(page, shot)
-            if REFRESH_README_IMAGES:
-                shutil.copyfile(shot, PROJECT_DIR / "docs" / "images" / "overview-dark.png")
+            yield browser
         finally:
             browser.close()
 
 
-def theme_color(theme: str) -> str:
-    """The theme's first chart colour as the browser reports it: rgb(r, g, b)."""
-    config = tomllib.loads((PROJECT_DIR / ".streamlit" / "config.toml").read_text())
-    hex_color = config["theme"][theme]["chartCategoricalColors"][0].lstrip("#")
-    red, green, blue = (int(hex_color[index : index + 2], 16) for index in (0, 2, 4))
-    return f"rgb({red}, {green}, {blue})"
+def test_real_browser_clicks_every_tab(pipeline_home, streamlit_url):
+    from playwright.sync_api import expect
+
+    expected = expected_kpis(pipeline_home)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(streamlit_url)
+        for label, key in KPI_KEYS.items():
+            value = page.locator(f".st-key-kpi-{key} [data-testid='stMetricValue']")
+            expect(value).to_have_text(re.compile(r"\S"), timeout=30_000)
+            text = value.inner_text().strip()
+            assert text != "—", label
+            assert_kpi_shown(label, text, expected[label])
+
+        refreshed = page.locator(".st-key-refreshed-at")
+        first_refresh = refreshed.inner_text()
+        for number, tab in enumerate(TABS, start=1):
+            page.get_by_role("tab", name=tab, exact=True).click()
+            panel = page.locator("[data-testid='stTabPanel']:visible")
+            expect(panel.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
+            assert page.locator("[data-testid='stException']").count() == 0, tab
+            assert page.locator("[data-testid='stAlertContentError']").count() == 0, tab
+            shot = SCREENSHOTS / f"{number:02d}-{tab.lower().replace(' ', '-')}.png"
+            screenshot_whole_tab(page, shot)
+        # It refreshes on its own (every 3 s here), and stays on the tab picked.
+        expect(refreshed).not_to_have_text(first_refresh, timeout=20_000)
+        expect(page.get_by_role("tab", name=TABS[-1], exact=True)).to_have_attribute(
+            "aria-selected", "true"
+        )
+        assert page.locator("[data-testid='stException']").count() == 0
+
+        # Both themes: the main menu switches to dark, the page at once and the
+        # charts, in the dark palette of .streamlit/config.toml, at the next refresh.
+        page.get_by_role("tab", name="Overview", exact=True).click()
+        assert first_bar_fill(page) == theme_color("light")
+        light_background = app_background(page)
+        page.locator("[data-testid='stMainMenu']").click()
+        page.locator("[data-testid='stMainMenuItem-theme-Dark']").click()
+        page.wait_for_function(
+            "color => getComputedStyle("
+            "document.querySelector('.js-plotly-plot .bars .point path')).fill === color",
+            arg=theme_color("dark"),
+            timeout=20_000,
+        )
+        assert app_background(page) != light_background
+        page.keyboard.press("Escape")  # close the menu
+        assert page.locator("[data-testid='stException']").count() == 0
+        screenshot_whole_tab(page, SCREENSHOTS / "overview-dark.png")
+
+
+class HeldRefresh:
+    """The app's websocket, passed through Playwright. Once armed, the next
+    auto-refresh (a fragment run) starts for real: its new_session and its
+    "running" status reach the page. Then every later message from the server
+    (the run's deltas, its end) is held until release(): the run's redraw is
+    as late as on a busy machine, for as long as the test needs."""
+
+    def __init__(self) -> None:
+        self.armed = self.started = False
+        self.held: list[bytes] = []
+        self.page_side = None
+
+    def route(self, websocket) -> None:
+        self.page_side = websocket
+        websocket.connect_to_server().on_message(self.from_server)
+
+    def from_server(self, message: bytes) -> None:
+        forward = ForwardMsg.FromString(message)
+        kind = forward.WhichOneof("type")
+        if self.armed and kind != "heartbeat_ack":  # acks keep the connection healthy
+            if self.held or (self.started and kind != "session_status_changed"):
+                self.held.append(message)
+                return
+            if kind == "new_session" and forward.metadata.run.fragment_ids:
+                self.started = True
+        self.page_side.send(message)
+
+    def release(self) -> None:
+        self.armed = False
+        for message in self.held:
+            self.page_side.send(message)
+        self.held.clear()
+
+
+# Every element container and tab bar shown in the main area, once its opacity
+# transitions (Streamlit's fade: 0.5 s delay, 1 s long) are over; the opacity
+# seen is its own times its ancestors'.
+SETTLED_OPACITIES = """async () => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const shown = [...main.querySelectorAll(
+        '[data-testid="stElementContainer"], [data-testid="stTabs"] [role="tablist"]'
+    )].filter((element) => element.checkVisibility());
+    shown.forEach((element) => getComputedStyle(element).opacity);  // starts any transition
+    await Promise.all(shown.flatMap((element) => element.getAnimations()).map((a) => a.finished));
+    const seen = (element) => {
+        let opacity = 1;
+        for (let node = element; node; node = node.parentElement) {
+            opacity *= Number(getComputedStyle(node).opacity);
+        }
+        return opacity;
+    };
+    return shown.map((element) => ({
+        element: element.dataset.testid || element.getAttribute('role'),
+        stale: element.dataset.stale || null,
+        text: element.innerText.slice(0, 40),
+        opacity: seen(element),
+    }));
+}"""
+
+
+def test_real_browser_keeps_the_page_readable_while_it_refreshes(streamlit_url):
+    """While a rerun is in progress Streamlit fades what it has not redrawn yet
+    to opacity .33; the dashboard reruns its body every few seconds, so on a
+    busy machine it was washed out most of the time. Streamlit 1.67 draws the
+    fade with a generated class, not an attribute selector: forcing data-stale
+    by script would not fade anything. So the test makes the state for real: a
+    real auto-refresh is left in progress (HeldRefresh), and Streamlit's own
+    frontend marks the fragment's elements stale (data-stale, set from the same
+    flag as the class). The test waits for that flag, then for the fade's
+    transitions to end, never for a number of seconds."""
+    from playwright.sync_api import expect
+
+    held = HeldRefresh()
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.route_web_socket(re.compile(r"/_stcore/stream$"), held.route)
+        page.goto(streamlit_url)
+        kpi = page.locator(".st-key-kpi-revenue [data-testid='stMetricValue']")
+        expect(kpi).to_have_text(re.compile(r"\S"), timeout=30_000)
+
+        held.armed = True
+        stale_kpi = page.locator(".st-key-kpi-revenue [data-testid='stElementContainer']")
+        expect(stale_kpi).to_have_attribute("data-stale", "true", timeout=20_000)
+        refreshed_before = page.locator(".st-key-refreshed-at").inner_text()
+        shown = page.evaluate(SETTLED_OPACITIES)
+        stale = [element for element in shown if element["stale"] == "true"]
+        assert len(stale) >= len(KPI_KEYS), shown  # the cards and the rest of the tab
+        faded = [element for element in shown if element["opacity"] != 1]
+        assert not faded, f"{len(faded)} of {len(shown)} shown elements faded: {faded[:4]}"
+
+        # Once the run's messages arrive, it redraws as usual.
+        held.release()
+        expect(page.locator(".st-key-refreshed-at")).not_to_have_text(
+            refreshed_before, timeout=20_000
+        )
+        assert page.locator("[data-testid='stException']").count() == 0
 
 
 def first_bar_fill(page) -> str:
@@ -763,13 +840,3 @@ def app_background(page) -> str:
     return page.evaluate(
         "getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"
     )
-
-
-def screenshot_whole_tab(page, path: Path) -> None:
-    """Streamlit scrolls inside its main block: grow the window to the content first."""
-    page.wait_for_timeout(600)  # let plotly finish laying out
-    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": min(max(int(height), 900), 4000)})
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(path))
-    page.set_viewport_size({"width": 1440, "height": 1000})
