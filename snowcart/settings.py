@@ -7,6 +7,7 @@ import functools
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,19 @@ TARGETS = ("dev", "snowflake", "fakesnow")
 DEFAULT_HOME = PROJECT_DIR / ".snowcart"
 # Without the dbt var stream_consumers: the first slice, orders only.
 DEFAULT_STREAM_CONSUMERS = {"orders": ["base_shop__orders", "base_shop__order_lines"]}
+# Local knobs: environment variables that become project vars. The project
+# reads no env_var() (dbt project objects on Snowflake do not support it).
+ENVIRONMENT_VARS = {
+    "SNOWCART_REPORTER_ROLE": "reporter_role",
+    "SNOWCART_EMBEDDED_TARGET_LAG": "embedded_target_lag",
+}
+
+
+def vars_from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The project vars the environment sets (for dbt's --vars)."""
+    return {var: environ[name] for name, var in ENVIRONMENT_VARS.items() if name in environ}
+
+
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 

@@ -53,3 +53,20 @@
 {% macro duckdb__datediff_days(start_expr, end_expr) -%}
     date_diff('day', {{ start_expr }}, {{ end_expr }})
 {%- endmacro %}
+
+{#- A timestamp as text to the microsecond, trailing zeros of the fraction
+    dropped ('2026-03-01 12:00:00.0005', '2026-03-01 12:00:00'): the same text
+    on both engines, for keys. A bare cast is not: Snowflake's follows the
+    session's TIMESTAMP_OUTPUT_FORMAT (milliseconds by default), DuckDB's gives
+    microseconds. -#}
+{% macro timestamp_text(timestamp_expr) -%}
+    {{ return(adapter.dispatch('timestamp_text', 'snowcart')(timestamp_expr)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_text(timestamp_expr) -%}
+    regexp_replace(to_char({{ timestamp_expr }}, 'YYYY-MM-DD HH24:MI:SS.FF6'), '[.]?0+$', '')
+{%- endmacro %}
+
+{% macro duckdb__timestamp_text(timestamp_expr) -%}
+    regexp_replace(strftime({{ timestamp_expr }}, '%Y-%m-%d %H:%M:%S.%f'), '[.]?0+$', '')
+{%- endmacro %}

@@ -28,7 +28,7 @@ from snowcart.devtools.state import (
     given_state,
 )
 from snowcart.errors import ConfigError
-from snowcart.settings import PROJECT_DIR, identifier
+from snowcart.settings import PROJECT_DIR, identifier, vars_from_environment
 
 SCRATCH_DATABASE = "pr_scratch.duckdb"
 
@@ -58,7 +58,7 @@ def _vars(options: PrCheckOptions, raw_from_main: bool = False) -> str:
     """`pr_schema`: the per-PR schema suffix (Snowflake). `raw_database`: on
     DuckDB the landing tables are read from main's attached warehouse (dbt
     never defers sources; the scratch file's own landing tables are empty)."""
-    values: dict[str, str] = {}
+    values = vars_from_environment()
     if options.schema:
         values["pr_schema"] = options.schema
     if raw_from_main:

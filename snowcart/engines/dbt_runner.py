@@ -3,6 +3,7 @@ one of its files (or a SNOWCART_/DBT_ variable) changes."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from dbt.cli.main import dbtRunner
 
 from snowcart.engines.base import AT_REST_TAG, BuildSummary, Lineage, MartDoc
 from snowcart.errors import BuildError
-from snowcart.settings import Settings
+from snowcart.settings import Settings, vars_from_environment
 
 # What a parse reads: a change to any of these invalidates the parsed manifest.
 PROJECT_FOLDERS = ("models", "macros", "snapshots", "seeds", "tests/dbt", "analyses")
@@ -94,6 +95,8 @@ class Dbt:
             args += ["--profiles-dir", str(self.settings.project_dir)]
         if self.quiet:
             args += ["--quiet"]
+        if variables := vars_from_environment():
+            args += ["--vars", json.dumps(variables)]
         # The loop's runs need no manifest.json / run_results.json on disk (the
         # results come back in-process); writing them costs seconds per run.
         args += ["--no-write-json"]

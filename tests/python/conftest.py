@@ -14,8 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from xdist_groups import pytest_collection_modifyitems  # noqa: F401 (a pytest hook)
 
+from snowcart.settings import vars_from_environment
 from snowcart.stages.local import LocalStage
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -68,6 +70,15 @@ def simulate(*args: str, home: Path | None = None, **env: str) -> subprocess.Com
 
 
 def dbt(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+    """The dbt CLI, with the --vars the scripts derive from SNOWCART_* knobs
+    (vars given in `args` win)."""
+    variables = vars_from_environment({**os.environ, **env})
+    if "--vars" in args:
+        at = args.index("--vars") + 1
+        variables.update(yaml.safe_load(args[at]))
+        args = args[: at - 1] + args[at + 1 :]
+    if variables:
+        args = (*args, "--vars", json.dumps(variables))
     return run([str(BIN_DIR / "dbt"), *args], home=home, **env)
 
 

@@ -1,5 +1,6 @@
 """The dbt project through both adapters: DuckDB, and dbt-snowflake against fakesnow."""
 
+import hashlib
 import json
 import os
 import signal
@@ -239,3 +240,98 @@ def test_materialized_view_variant_is_valid_snowflake_sql(tmp_path, fakesnow_por
             "nodes"
         ]
     )
+
+
+def test_the_project_parses_as_a_snowflake_dbt_project_object_does(tmp_path):
+    """dbt project objects (EXECUTE DBT PROJECT) do not support env_var(): no
+    project file calls it, and the project parses with none of our variables
+    set and the literal profile docs/snowflake.md gives for them. The marts
+    then take the warehouse from that profile and the reporter role from the
+    var's default."""
+    calls = [
+        str(path.relative_to(PROJECT_DIR))
+        for folder in ("models", "macros", "snapshots", "seeds", "tests/dbt", "analyses")
+        for path in (PROJECT_DIR / folder).rglob("*")
+        if path.suffix in (".sql", ".yml", ".yaml") and "env_var(" in path.read_text()
+    ]
+    assert "env_var(" not in (PROJECT_DIR / "dbt_project.yml").read_text()
+    assert calls == []
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        "snowcart:\n  target: snowflake\n  outputs:\n    snowflake:\n"
+        "      type: snowflake\n      account: ''\n      user: ''\n"
+        "      role: SNOWCART_TRANSFORMER\n      warehouse: ETL_WH\n"
+        "      database: SNOWCART\n      schema: ops\n      threads: 8\n"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SNOWCART_", "SNOWFLAKE_", "DBT_"))
+    }
+    target_path = tmp_path / "target"
+    result = subprocess.run(
+        [str(PROJECT_DIR / ".venv/bin/dbt"), "parse", "--profiles-dir", str(profiles),
+         "--target-path", str(target_path), "--log-path", str(tmp_path / "logs")],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:]
+    nodes = json.loads((target_path / "manifest.json").read_text())["nodes"]
+    mart = nodes["model.snowcart.rpt_daily_sales"]["config"]
+    assert mart["snowflake_warehouse"] == "ETL_WH"
+    assert mart["grants"] == {"select": ["SNOWCART_REPORTER"]}
+    assert mart["meta"]["embedded_target_lag"] == "30 seconds"
+
+
+# Sub-millisecond apart, whole seconds, trailing zeros: the text and the key
+# each must keep apart, written out by hand.
+KEY_TIMES = {
+    "2026-03-01 12:00:00": "2026-03-01 12:00:00",
+    "2026-03-01 12:00:00.0005": "2026-03-01 12:00:00.0005",
+    "2026-03-01 12:00:00.0009": "2026-03-01 12:00:00.0009",
+    "2026-03-01 12:00:00.120": "2026-03-01 12:00:00.12",
+    "2026-03-01 12:00:00.123456": "2026-03-01 12:00:00.123456",
+}
+
+
+def test_version_keys_are_the_same_text_on_both_engines_to_the_microsecond(tmp_path, fakesnow_port):
+    """SCD2 version keys hash the version's start. A bare cast to varchar gives
+    milliseconds on Snowflake (its TIMESTAMP_OUTPUT_FORMAT default; fakesnow,
+    running on DuckDB, cannot show it) and microseconds on DuckDB, so keys
+    differ by engine and versions under 1 ms apart collide: the dims format
+    the time explicitly, and both engines give the text above and its md5."""
+    dims = {"dim_customers": "customer_id", "dim_products": "product_id"}
+    for dim, compiled in compiled_sql(list(dims), tmp_path, fakesnow_port).items():
+        column = dims[dim]
+        assert f"coalesce(cast({column} as varchar), '')" in compiled
+        assert "cast(dbt_valid_from as varchar)" not in compiled
+        assert "to_char(dbt_valid_from, 'YYYY-MM-DD HH24:MI:SS.FF6')" in compiled
+    selects = ", ".join(
+        f"""{{{{ timestamp_text("cast('{moment}' as timestamp)") }}}} as t{number},
+        {{{{ surrogate_key(["'C1'", timestamp_text("cast('{moment}' as timestamp)")]) }}}}
+        as k{number}"""
+        for number, moment in enumerate(KEY_TIMES)
+    )
+    expected = {}
+    for number, text in enumerate(KEY_TIMES.values()):
+        expected[f"t{number}"] = text
+        expected[f"k{number}"] = hashlib.md5(f"C1|{text}".encode()).hexdigest()
+    for target in ("dev", "fakesnow"):
+        shown = dbt("show", "--quiet", "--output", "json", "--target", target,
+                    "--inline", f"select {selects}", home=tmp_path,
+                    FAKESNOW_PORT=str(fakesnow_port))  # fmt: skip
+        assert shown.returncode == 0, shown.stdout[-2000:]
+        [row] = json.loads(shown.stdout[shown.stdout.index("{") :])["show"]
+        assert {key.lower(): value for key, value in row.items()} == expected, target
+
+
+def compiled_sql(models: list[str], home: Path, fakesnow_port: int) -> dict[str, str]:
+    """Each model's SQL as dbt-snowflake compiles it."""
+    target_path = home / "target-compiled"
+    result = dbt("compile", "--target", "fakesnow", "--select", *models, "--target-path",
+                 str(target_path), home=home, FAKESNOW_PORT=str(fakesnow_port))  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:]
+    return {
+        model: next(target_path.glob(f"compiled/**/{model}.sql")).read_text() for model in models
+    }

@@ -10,7 +10,7 @@ snapshot as (
 versions as (
     select
         ---------- keys
-        {{ surrogate_key(['customer_id', 'dbt_valid_from']) }} as customer_key,
+        {{ surrogate_key(['customer_id', timestamp_text('dbt_valid_from')]) }} as customer_key,
         customer_id,
         ---------- properties
         customer_name,

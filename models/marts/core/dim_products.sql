@@ -11,7 +11,7 @@ snapshot as (
 versions as (
     select
         ---------- keys
-        {{ surrogate_key(['product_id', 'dbt_valid_from']) }} as product_key,
+        {{ surrogate_key(['product_id', timestamp_text('dbt_valid_from')]) }} as product_key,
         product_id,
         ---------- properties
         product_name,
