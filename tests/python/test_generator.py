@@ -714,3 +714,82 @@ def test_tiny_batches_after_the_pools_have_exactly_their_lines_and_a_true_ledger
         out.append((start, start + timedelta(seconds=1), batch))
     check_ledger(out)
     assert sum(b.ledger["orders"]["orders"] for _, _, b in out) > 50
+
+
+# ---------------------------------------------------------------- the first events of a shop
+
+
+def check_references(batches):
+    """Every product and customer an event names was created in the same or an
+    earlier batch, at or before it; every order event follows its order."""
+    created, placed = {}, {}
+    for index, (_, _, batch) in enumerate(batches):
+        for table in ("products", "customers", "orders"):
+            for line in batch.lines_by_table[table]:
+                event = json.loads(line)
+                if table == "orders":
+                    placed.setdefault(event["order_id"], (index, event["event_at"]))
+                elif event["event_type"].endswith("_created"):
+                    key = event.get("product_id") or event["customer_id"]
+                    created.setdefault(key, (index, event["event_at"]))
+        for table in ("orders", "order_status", "payments", "returns", "inventory", "web_events"):
+            for line in batch.lines_by_table[table]:
+                event = json.loads(line)
+                products = [line["product_id"] for line in event.get("lines", [])]
+                named = [*products, event.get("product_id"), event.get("customer_id")]
+                for key in filter(None, named):
+                    assert key in created, (key, event)
+                    assert created[key] <= (index, event["event_at"]), (key, event)
+                if table in ("order_status", "payments", "returns"):
+                    assert placed[event["order_id"]] <= (index, event["event_at"]), event
+
+
+def test_any_first_batch_of_five_events_or_more_holds_an_order_and_what_it_references():
+    """Issue #15, item 6c: the first order of a fresh shop comes in its first
+    batch, before the rest of the reference pools, with the products and the
+    customer it needs. It has at most 3 lines, so 5 events always hold them
+    and the order; in a window of any length."""
+    windows = (timedelta(microseconds=1), timedelta(milliseconds=10), timedelta(hours=6))
+    for seed in [*range(12), 42]:
+        generator = ShopGenerator(seed=seed)
+        for events, window in itertools.product((5, 6, 7, 10, 13, 299, 300, 301, 900), windows):
+            batch, _ = generator.make(generator.fresh_state(), 0, events, START, START + window)
+            assert batch.events == events
+            orders = [json.loads(line) for line in batch.lines_by_table["orders"]]
+            assert orders and all(order["lines"] for order in orders), (seed, events, window)
+            check_references([(START, START + window, batch)])
+
+
+@pytest.mark.parametrize("sizes", [(12, 3, 1, 7, 5, 2), (1, 2, 3)])
+def test_small_batches_from_a_fresh_shop_keep_their_references_and_restart_byte_for_byte(sizes):
+    """Batches of a few events, 10 minutes of shop time each, from a fresh shop:
+    the pools take hours, the first order comes as soon as a batch can hold it
+    and its lifecycle goes on while the pools are still going out. Each batch
+    is also made from the state before it restored from JSON: the same bytes."""
+    generator, out, step = ShopGenerator(seed=5), [], timedelta(minutes=10)
+    for number in range(160):
+        start = START + number * step
+        events = sizes[number % len(sizes)]
+        restored = ShopState.from_json(generator.state.to_json())
+        batch = generator.batch(number, events, start, start + step)
+        assert generator.make(restored, number, events, start, start + step)[0] == batch
+        assert batch.events == events
+        out.append((start, start + step, batch))
+    check_references(out)
+    check_ledger(out)
+    initial = {"C" + f"{n:06d}" for n in range(1, 101)}
+    pools_out = next(
+        index for index in range(len(out))
+        if len({e["product_id"] for _, e in parsed(out[: index + 1], "products")}) == 200
+        and initial <= {e["customer_id"] for _, e in parsed(out[: index + 1], "customers")}
+    )  # fmt: skip
+    first = [(index, e) for index, e in parsed(out, "orders") if index < pools_out]
+    assert first, "an order before the pools are out"
+    lifecycle = [
+        (index, e) for table in ("order_status", "payments") for index, e in parsed(out, table)
+    ]
+    assert any(index < pools_out and e["status"] == "shipped" for index, e in lifecycle)
+    assert any(
+        index < pools_out and e["movement_type"] == "sale" for index, e in parsed(out, "inventory")
+    )
+    assert len(generator.state.cohorts) and generator.state.pool_emitted == 300

@@ -3,6 +3,8 @@ checked against the stage files and the producer's ledger, read independently.""
 
 import json
 import sys
+import threading
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -10,6 +12,7 @@ import pytest
 from conftest import line_net_revenue, run, simulate, staged_order_lines
 
 from snowcart.sources.generator import ShopGenerator
+from snowcart.sources.producer import Producer
 from snowcart.stages.local import LocalStage
 
 
@@ -59,12 +62,11 @@ def test_simulate_5000_events_populates_the_marts(tmp_path):
 
 
 def test_events_zero_only_drains_what_is_staged(tmp_path):
-    assert simulate("--events", "300", "--rate", "0", "--home", str(tmp_path)).returncode == 0
+    assert simulate("--events", "10", "--rate", "0", "--home", str(tmp_path)).returncode == 0
     (before,) = query(tmp_path, "select count(*) from analytics.fct_sales")[0]
+    assert before >= 1  # even 10 events hold an order (issue #15, item 6c)
 
     # A batch staged by a producer that died before the pipeline loaded it.
-    from datetime import datetime, timedelta
-
     start = datetime(2026, 1, 1)
     # Orders only, numbered far from the home's own (as a producer elsewhere would).
     generator = ShopGenerator(seed=99)
@@ -220,3 +222,58 @@ def test_same_seed_and_start_at_on_fresh_homes_give_byte_identical_stage_files(t
         ).run(20_000, 0, threading.Event(), start_at=datetime(2026, 1, 1))  # fmt: skip
     assert stage(tmp_path / "seed-7") == first
     assert stage(tmp_path / "seed-8") != first
+
+
+# ---------------------------------------------------------------- a small first run
+
+FIRST_ORDER_EVENTS = 5  # docs/generator.md: a first batch this large holds an order
+
+
+class FastClock:
+    """A wall clock that moves a second each time it is read (no waiting)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.mark.parametrize("clock", ["shop clock", "wall clock"])
+def test_five_events_on_a_fresh_home_stage_an_order_and_what_it_references(tmp_path, clock):
+    """Issue #15, item 6c: `simulate.py --events 5` (with --start-at: the
+    producer's own clock; without: the wall clock at the default rate) stages an
+    order with its lines, and every product and customer it references is
+    created in the same batch, at or before the order. Read from the stage files."""
+    start = datetime(2026, 1, 5, 9, 0, 0)
+    for seed in [*range(8), 42]:
+        home = tmp_path / str(seed)
+        producer = Producer(
+            ShopGenerator(seed=seed), LocalStage(home / "stage"), home / "ledger.ndjson",
+            home / "producer.json", now=FastClock(start),
+        )  # fmt: skip
+        if clock == "shop clock":
+            producer.run(FIRST_ORDER_EVENTS, 0, threading.Event(), start_at=start)
+        else:
+            producer.run(FIRST_ORDER_EVENTS, 1000.0, threading.Event(), tick_s=0)
+        staged = {
+            path.parent.name: [json.loads(line) for line in path.read_text().splitlines()]
+            for path in (home / "stage").rglob("*.ndjson")
+        }
+        assert sum(len(events) for events in staged.values()) == FIRST_ORDER_EVENTS
+        created = {
+            event.get("product_id") or event["customer_id"]: event["updated_at"]
+            for table in ("products", "customers")
+            for event in staged.get(table, [])
+            if event["event_type"].endswith("_created")
+        }
+        orders = staged.get("orders", [])
+        assert orders, (seed, {table: len(events) for table, events in staged.items()})
+        for order in orders:
+            assert order["lines"], order
+            needed = [line["product_id"] for line in order["lines"]]
+            needed += [order["customer_id"]] if order["customer_id"] is not None else []
+            for reference in needed:
+                assert reference in created, (seed, reference, order)
+                assert created[reference] <= order["ordered_at"], (seed, reference, order)

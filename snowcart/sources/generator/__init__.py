@@ -6,8 +6,10 @@ order status changes, returns, payments, inventory movements (sales, returns,
 adjustments, purchase orders received), customer and product changes (SCD2
 material) and web sessions whose purchases are the orders. The first batches of
 a fresh shop hold the reference pools (every product_created and the initial
-customers); orders follow once they are all out, and first-time customers are
-created with their first order (`customers`). docs/generator.md lists what the
+customers); only the shop's first order (a small one) comes before them, with
+the products and the customer it needs, so a first batch of 5 events holds an
+order (`batches.open_shop`). The other orders follow once the pools are out, and
+first-time customers are created with their first order (`customers`). docs/generator.md lists what the
 shop is calibrated to (repeat customers, conversion, cart abandonment, stock,
 revenue per product) and where each range comes from.
 

@@ -4,6 +4,8 @@ A batch has exactly the lines asked for, however few. What it holds:
 
 1. rows an earlier batch made but could not hold (the state's backlog);
 2. the reference pools, first of all (the shop opens once they are out);
+   only the first order comes before them, with the products and the customer
+   it needs (`open_shop`), so even a first batch of 5 events holds an order;
 3. time-driven events (lifecycle steps, scheduled entity changes), in time
    order, as many as fit; the rest waits (the state's horizon);
 4. new orders with their sessions: each batch adds its expected orders
@@ -28,7 +30,8 @@ from snowcart.sources.generator.hashing import cumulative, pick
 from snowcart.sources.generator.lifecycle import MAX_LIFE_US
 from snowcart.sources.generator.rows import emit_orders, lifecycle_rows
 from snowcart.sources.generator.schedule import STOCK_ADJUSTMENT
-from snowcart.sources.generator.stock import stock
+from snowcart.sources.generator.state import BORN
+from snowcart.sources.generator.stock import move_stock, stock
 
 
 def build(b: BatchContext) -> Batch:
@@ -44,21 +47,21 @@ def build(b: BatchContext) -> Batch:
     take_backlog(b)
 
     # The reference pools come first, stamped at the window's start; the shop
-    # opens (orders, sessions, scheduled changes) once they are all out.
-    pool_total = b.shop.products + b.shop.customers
-    pool_take = min(pool_total - state.pool_emitted, max(b.room, 0))
-    if pool_take:
-        apply_pool(b, np.full(pool_take, lo, dtype=np.int64))
-        if state.pool_emitted == pool_total:
-            state.pool_at = lo
+    # opens (orders, sessions, scheduled changes) once they are all out. Only the
+    # first order comes before them, with the rows it needs (`open_shop`).
+    pool_rows, pool_total = 0, b.shop.products + b.shop.customers
     if state.pool_emitted < pool_total:
-        state.horizon = state.last_end = hi
-        filler(b, b.room, False)
-        return format_batch(b, carried)
+        pool_rows = open_shop(b)
+        left = pool_total - state.pool_emitted
+        if left > max(b.room, 0):
+            return before_opening(b, carried)
+        apply_pool(b, state.pool_next(left))
+        pool_rows += left
+        state.pool_at = lo
     room = max(b.room, 0)  # for time-driven events
 
     # New orders: their expected number, carried over from batch to batch.
-    state.owed_orders += (budget - pool_take) * ORDER_SHARE
+    state.owed_orders += (budget - pool_rows) * ORDER_SHARE
     place_lo = max(lo, state.pool_at + 1)
     placed = None
     if state.owed_orders >= 1 and place_lo < hi:
@@ -69,7 +72,7 @@ def build(b: BatchContext) -> Batch:
     # Time-driven events, computed after placing (a window can hold the first
     # steps of its own orders); what does not fit waits for the next batch.
     horizon = state.horizon
-    scheduled = b.shop.schedule.events(horizon, hi)
+    scheduled = b.shop.schedule.events(max(horizon, state.pool_at), hi)
     due = b.shop.lifecycle.due(state, state.cohorts, horizon, hi)
     times = np.concatenate((scheduled.t, due.t))
     lines = np.concatenate((np.ones(len(scheduled.t), dtype=np.int64), due.lines))
@@ -85,6 +88,50 @@ def build(b: BatchContext) -> Batch:
     filler(b, b.room, True)
     defer_overflow(b)
     state.last_end = hi
+    state.prune(MAX_LIFE_US)
+    return format_batch(b, carried)
+
+
+def open_shop(b: BatchContext) -> int:
+    """The first order of a shop whose pools are not out yet, if this batch has
+    room for it: the products and the customer it needs go out first (ahead of
+    their turn in the pools), the order a microsecond later (its customer, if new,
+    with the products). A fresh shop's first order has at most FIRST_ORDER_LINES
+    lines, so a first batch of 5 events holds it. Returns the pool rows sent
+    ahead."""
+    state, lo = b.state, b.lo
+    if state.next_order != state.first_order:  # it is out already
+        return 0
+    at = min(lo + 1, b.hi - 1)
+    content = b.shop.orders.content(
+        state, np.array([state.next_order]), np.array([at // MINUTE_US])
+    )
+    needs = np.unique(content.product)
+    customer = int(content.customer[0])
+    if 0 <= customer < BORN:  # an initial customer's (else a guest's, or one new with it)
+        needs = np.append(needs, b.shop.products + customer)
+    missing = needs[~state.pool_out(needs)]
+    if b.room < len(missing) + 1 + int(content.new_customer[0]):
+        return 0
+    apply_pool(b, missing, ahead=True)
+    b.deferring = True  # what does not fit waits in the backlog, as new orders' rows do
+    emit_orders(b, place_orders(b, 1, lo, at=at))
+    b.deferring = False
+    return len(missing)
+
+
+def before_opening(b: BatchContext, carried: list[tuple[str, list[str]]]) -> Batch:
+    """A batch that ends before the pools are all out: the first order's
+    lifecycle events due (as many as fit), then as many pool rows as fit."""
+    state = b.state
+    due = b.shop.lifecycle.due(state, state.cohorts, state.horizon, b.hi)
+    room = max(b.room, 0)
+    cut = b.hi if due.lines.sum() <= room else fitting_until(b, due.t, due.lines, room)
+    lifecycle_rows(b, due.where(due.t < cut))
+    move_stock(b)
+    apply_pool(b, state.pool_next(max(b.room, 0)))
+    defer_overflow(b)
+    state.horizon, state.last_end = cut, b.hi
     state.prune(MAX_LIFE_US)
     return format_batch(b, carried)
 
@@ -127,7 +174,8 @@ def take_backlog(b: BatchContext) -> None:
 
 def defer_overflow(b: BatchContext) -> None:
     """If the batch holds more than its budget, the latest deferrable rows wait
-    in the backlog: web events first, then the rest; earlier rows go out first."""
+    in the backlog: web events first, then the rest; earlier rows go out first
+    (at the same time, a customer before the order it came with)."""
     over = b.used - b.budget
     if over <= 0:
         return
@@ -139,7 +187,8 @@ def defer_overflow(b: BatchContext) -> None:
     table_of = np.concatenate([np.full(rows(c), i) for i, (_, c) in enumerate(found)])
     t = np.concatenate([c["t"] for _, c in found])
     web = np.array([table == "web_events" for table, _ in found])
-    rank = np.lexsort((t, web[table_of]))
+    customer = np.array([table == "customers" for table, _ in found])
+    rank = np.lexsort((~customer[table_of], t, web[table_of]))
     out = np.zeros(len(t), dtype=bool)
     out[rank[: len(t) - over]] = True
     start = np.concatenate(([0], np.cumsum([rows(c) for _, c in found])))
@@ -159,24 +208,30 @@ def defer_overflow(b: BatchContext) -> None:
             b.state.backlog[table] = left
 
 
-def place_orders(b: BatchContext, n: int, place_lo: int) -> dict:
-    """n new orders in [place_lo, hi): drawn, numbered, in the state's cohorts."""
+def place_orders(b: BatchContext, n: int, place_lo: int, at: int | None = None) -> dict:
+    """n new orders in [place_lo, hi): drawn, numbered, in the state's cohorts.
+    `at`: one order placed then, whose session views only what it buys."""
     state = b.state
-    placed = draw_orders(b, n, place_lo)
+    placed = draw_orders(b, n, place_lo, at)
     state.cohorts = state.cohorts.extended(placed["minute"], state.next_order)
     state.index_hours(placed["t"], state.next_order)
     state.next_order += n
     return placed
 
 
-def draw_orders(b: BatchContext, n: int, place_lo: int) -> dict:
+def draw_orders(b: BatchContext, n: int, place_lo: int, at: int | None = None) -> dict:
     state, rng = b.state, b.rng
-    t = b.shop.rhythm.times(rng, n, place_lo, b.hi, state.offset)
+    if at is None:
+        t = b.shop.rhythm.times(rng, n, place_lo, b.hi, state.offset)
+    else:
+        t = np.full(n, at, dtype=np.int64)
     k = state.next_order + np.arange(n, dtype=np.int64)
     minute = t // MINUTE_US
-    channel, line_count = b.shop.orders.channel_and_lines(k)
+    channel, line_count = b.shop.orders.channel_and_lines(state, k)
     web = np.flatnonzero(channel != CHANNELS.index("marketplace"))
     extra = pick(cumulative((0.4, 0.35, 0.25)), rng.random(len(web)))
+    if at is not None:  # no views of other products: they may not be out yet
+        extra[:] = 0
     session_events = extra + 2 * line_count[web] + 2
     outcome = b.shop.orders.outcomes(k)
     paid_now = ~outcome["fail1"] & ~outcome["hold_paid"]

@@ -137,6 +137,9 @@ CHANNEL_WEIGHTS = (0.55, 0.35, 0.10)
 METHODS = ("card", "paypal", "apple_pay", "bank_transfer", "gift_card")
 METHOD_WEIGHTS = (0.52, 0.20, 0.13, 0.05, 0.10)
 LINE_COUNT_WEIGHTS = (0.25, 0.25, 0.20, 0.12, 0.08, 0.05, 0.03, 0.02)  # 1..8 lines, mean ~2.9
+# A fresh shop's first order has at most this many lines: with its products and
+# its customer it fits a first batch of FIRST_ORDER_LINES + 2 events.
+FIRST_ORDER_LINES = 3
 QUANTITY_WEIGHTS = (0.62, 0.22, 0.09, 0.04, 0.02, 0.01)  # 1..6 units
 STATUSES = ("paid", "shipped", "delivered", "cancelled", "returned")
 PAID, SHIPPED, DELIVERED, CANCELLED, RETURNED = range(5)

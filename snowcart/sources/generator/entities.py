@@ -39,12 +39,16 @@ def expected_demand(b: BatchContext) -> np.ndarray:
     return rate * 86400 * ORDER_SHARE * MEAN_UNITS_PER_ORDER * b.shop.ref.demand_share
 
 
-def apply_pool(b: BatchContext, times: np.ndarray) -> None:
+def apply_pool(b: BatchContext, index: np.ndarray, ahead: bool = False) -> None:
+    """Reference pool rows (indexes: products, then customers), stamped at the
+    window's start; `ahead`: out before their turn (the first order's)."""
     state = b.state
-    if not len(times):
+    if not len(index):
         return
-    index = np.arange(state.pool_emitted, state.pool_emitted + len(times))
-    state.pool_emitted += len(times)
+    times = np.full(len(index), b.lo, dtype=np.int64)
+    state.pool_emitted += len(index)
+    if ahead:
+        state.pool_ahead = np.union1d(state.pool_ahead, index).astype(np.int64)
     is_product = index < b.shop.products
     if is_product.any():
         products = index[is_product]

@@ -207,7 +207,7 @@ class Lifecycle:
                             cohorts, int(pred_group), pred_offset, ks[sel], minutes[sel]
                         )
                 if stream == SALE_MOVES:
-                    lines = self.orders.channel_and_lines(ks)[1]
+                    lines = self.orders.channel_and_lines(state, ks)[1]
                 elif stream == RETURN_MOVES:
                     content = self.orders.content(state, ks, minutes)
                     returned = self.orders.returned_lines(content) > 0

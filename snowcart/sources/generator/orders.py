@@ -11,6 +11,7 @@ import numpy as np
 from snowcart.sources.generator.catalog import (
     CANCEL_AFTER_PAYMENT,
     CHANNEL_WEIGHTS,
+    FIRST_ORDER_LINES,
     FIRST_PAYMENT_FAILS,
     HOUR_US,
     LINE_COUNT_WEIGHTS,
@@ -114,7 +115,7 @@ class OrderModel:
         n = len(k)
         u = self.keys.u
         customer, country = self.customers(state, k, minute)
-        channel, line_count = self.channel_and_lines(k)
+        channel, line_count = self.channel_and_lines(state, k)
         line_start = np.concatenate(([0], np.cumsum(line_count)[:-1])).astype(np.int64)
         total_lines = int(line_count.sum())
         line_order = np.repeat(np.arange(n), line_count)
@@ -164,9 +165,15 @@ class OrderModel:
             line_discount=line_discount,
         )
 
-    def channel_and_lines(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def channel_and_lines(self, state: ShopState, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each order's channel and number of lines (a fresh shop's first order
+        is a small one: see FIRST_ORDER_LINES)."""
         channel = pick(cumulative(CHANNEL_WEIGHTS), self.keys.u(Slot.CHANNEL, k))
-        return channel, pick(cumulative(LINE_COUNT_WEIGHTS), self.keys.u(Slot.LINES, k)) + 1
+        lines = pick(cumulative(LINE_COUNT_WEIGHTS), self.keys.u(Slot.LINES, k)) + 1
+        if state.small_first_order:
+            first = k == state.first_order
+            lines[first] = np.minimum(lines[first], FIRST_ORDER_LINES)
+        return channel, lines
 
     def returned_lines(self, content: Orders) -> np.ndarray:
         """Quantity returned per order line (0: kept) for orders that are returned."""

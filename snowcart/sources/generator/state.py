@@ -120,6 +120,9 @@ class ShopState:
     # Orders before first_order are history (another producer's, or a version 1
     # state's): a returning customer reaching back there is an initial customer.
     first_order: int = 1
+    # A fresh shop's first order is a small one (catalog.FIRST_ORDER_LINES); not
+    # in a state saved before that rule, whose first order may be out already.
+    small_first_order: bool = False
     # The first order number placed at or after each hour since the origin.
     hour_first_k: np.ndarray = field(default_factory=_empty)
     owed_orders: float = 0.0  # expected orders not placed yet (below one)
@@ -134,7 +137,9 @@ class ShopState:
     last_end: int | None = None  # shop clock where the last batch's window ended
     horizon: int | None = None  # events before it are out; a tiny batch may lag behind
     pool_at: int | None = None  # when the last reference pool event went out
-    pool_emitted: int = 0
+    pool_emitted: int = 0  # reference pool rows out (products first, then customers)
+    # ... of which these went out ahead of their turn, with the first order (sorted).
+    pool_ahead: np.ndarray = field(default_factory=_empty)
     next_order: int = 1
     next_movement: int = 1
     next_session: int = 1
@@ -178,6 +183,7 @@ class ShopState:
             p_po_qty=np.zeros(products, dtype=np.int64),
             p_po_at=np.zeros(products, dtype=np.int64),
             first_order=next_order,
+            small_first_order=True,
             next_order=next_order,
         )
 
@@ -195,9 +201,11 @@ class ShopState:
             **{name: getattr(self, name) for name in _SCALARS[:2]},
             "offsets": [self.offset_from.tolist(), self.offset_value.tolist()],
             **{name: getattr(self, name) for name in _SCALARS[2:]},
+            "pool_ahead": self.pool_ahead.tolist(),
             "customer": {name: getattr(self, f"c_{name}").tolist() for name in _CUSTOMER},
             "customer_changes": {name: getattr(self, f"o_{name}").tolist() for name in _OVERRIDE},
             "first_order": self.first_order,
+            "small_first_order": self.small_first_order,
             "hour_first_k_steps": np.diff(self.hour_first_k, prepend=0).tolist(),
             "owed_orders": self.owed_orders,  # floats round-trip exactly through JSON
             "backlog": {
@@ -237,6 +245,7 @@ class ShopState:
             **{f"o_{name}": _ints(changes.get(name, [])) for name in _OVERRIDE},
             **{f"p_{name}": _ints(p[name]) for name in _PRODUCT},
             first_order=data["first_order"],
+            small_first_order=data.get("small_first_order", False),
             hour_first_k=np.cumsum(_ints(data.get("hour_first_k_steps", []))),
             owed_orders=float(data.get("owed_orders", 0.0)),
             backlog={table: from_lists(cols) for table, cols in data.get("backlog", {}).items()},
@@ -244,6 +253,7 @@ class ShopState:
             p_rate=np.asarray(p["rate"], dtype=np.float64),
             **{f"h_{name}": _ints(h[name]) for name in _HISTORY},
             **{name: data[name] for name in _SCALARS},
+            pool_ahead=_ints(data.get("pool_ahead", [])),
             offset_from=offset_from,
             offset_value=offset_value,
             cohorts=Cohorts(
@@ -251,6 +261,21 @@ class ShopState:
             ),
             carry={table: list(lines) for table, lines in data["carry"].items()},
         )
+
+    def pool_next(self, n: int) -> np.ndarray:
+        """The next n reference pool rows in their turn (indexes: products, then
+        customers), skipping those that went out ahead."""
+        done = self.pool_emitted - len(self.pool_ahead)
+        return self._in_turn()[done : done + n]
+
+    def pool_out(self, index: np.ndarray) -> np.ndarray:
+        """Which of these reference pool rows are out already."""
+        done = self.pool_emitted - len(self.pool_ahead)
+        return np.isin(index, self._in_turn()[:done]) | np.isin(index, self.pool_ahead)
+
+    def _in_turn(self) -> np.ndarray:
+        every = np.arange(self.products + self.customers, dtype=np.int64)
+        return np.setdiff1d(every, self.pool_ahead) if len(self.pool_ahead) else every
 
     def backlog_rows(self) -> int:
         return sum(rows(cols) for cols in self.backlog.values())

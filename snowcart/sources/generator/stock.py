@@ -44,8 +44,13 @@ def stock(b: BatchContext, adjustments: Scheduled) -> None:
     restock = purchase_orders(b)
     if restock is not None:
         numbered_movements(b, *restock, RESTOCK)
+    move_stock(b)
+
+
+def move_stock(b: BatchContext) -> None:
+    """The state's stock moves by every movement this batch made."""
     for part in made_here(b):
-        np.add.at(state.p_stock, part["product"], part["delta"])
+        np.add.at(b.state.p_stock, part["product"], part["delta"])
 
 
 def made_here(b: BatchContext) -> list:
