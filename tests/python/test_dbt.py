@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 from decimal import Decimal
@@ -110,10 +111,82 @@ def test_after_make_install_dbt_build_and_docs_work_in_a_fresh_clone(tmp_path):
 FAKESNOW_BUILD = ("build", "--target", "fakesnow", "--exclude-resource-type", "unit_test")
 
 
-def test_dbt_build_through_snowflake_adapter_on_empty_fakesnow(tmp_path, fakesnow_port):
-    result = dbt(*FAKESNOW_BUILD, home=tmp_path, FAKESNOW_PORT=str(fakesnow_port))
+def test_snowflake_builds_then_merges_every_dynamic_table_base_in_place(tmp_path, fakesnow_port):
+    """A first build, then a second one of every table a dynamic table reads
+    (through views): each is an incremental merge, updated in place. On Snowflake a
+    replaced base table loses the change tracking its dynamic tables refresh
+    from (their refreshes fail or fall back to full; repeated failures suspend
+    them). fakesnow (a test double of Snowflake) runs first builds only: it
+    rejects the temporary view an incremental merge starts with, so the test
+    reads what dbt sent it, up to there (the models reading a dimension are
+    skipped after it). The base models read streams, which fakesnow lacks.
+    Snapshots merge in place, and a second `dbt seed` truncates and inserts."""
+    first = tmp_path / "target-first"
+    env = {"FAKESNOW_PORT": str(fakesnow_port)}
+    result = dbt(*FAKESNOW_BUILD, "--target-path", str(first), home=tmp_path, **env)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Completed successfully" in result.stdout
+
+    nodes = json.loads((first / "manifest.json").read_text())["nodes"]
+    bases = dynamic_table_base_tables(nodes)
+    assert {"dim_customers", "dim_products", "dim_geography", "fct_sales"} <= bases
+    for node in nodes.values():
+        if node["name"] in bases and node["resource_type"] == "model":
+            config = node["config"]
+            assert (config["materialized"], config["incremental_strategy"]) == (
+                "incremental", "merge"
+            ), node["name"]  # fmt: skip
+    streamed = {name for name in bases if name.startswith("base_")}
+    logs = tmp_path / "logs-second"
+    second = dbt("build", "--target", "fakesnow", "--exclude-resource-type", "test", "unit_test",
+                 "--select", *sorted(bases - streamed), "--debug", "--log-path", str(logs),
+                 "--target-path", str(tmp_path / "target-second"), home=tmp_path, **env)  # fmt: skip
+    errors = [line for line in second.stdout.splitlines() if "001003" in line]
+    assert all(FAKESNOW_TEMPORARY in line for line in errors), errors
+    sent = sent_statements((logs / "dbt.log").read_text())
+    # What reads a dimension is skipped once fakesnow rejected the dimension's merge.
+    assert {"dim_customers", "dim_products", "dim_geography"} <= sent.keys()
+    for name in (bases - streamed) & sent.keys():
+        statements = [" ".join(text.lower().split()) for text in sent[name]]
+        assert any(f"temporary view snowcart.analytics.{name}__dbt_tmp" in s for s in statements)
+        replaced = [
+            s
+            for s in statements
+            if re.match(rf"create or replace (transient )?table snowcart\.analytics\.{name}\b", s)
+        ]
+        assert replaced == [], name
+
+
+# fakesnow's answer to CREATE TEMPORARY VIEW outside its temp catalog.
+FAKESNOW_TEMPORARY = 'TEMPORARY table names can *only* use the "temp" catalog'
+SENT = re.compile(r"On model\.snowcart\.(\w+): (.*?)(?=\n\S*\d\d:\d\d:\d\d\.\d+ \[|\Z)", re.S)
+
+
+def sent_statements(debug_log: str) -> dict[str, list[str]]:
+    """The SQL dbt's debug log says it sent, by model."""
+    sent: dict[str, list[str]] = {}
+    for name, text in SENT.findall(debug_log):
+        sent.setdefault(name, []).append(re.sub(r"/\*.*?\*/", "", text, flags=re.S).strip())
+    return sent
+
+
+def dynamic_table_base_tables(nodes: dict) -> set[str]:
+    """Names of the tables the dynamic tables read, directly or through views."""
+    found, todo = (
+        set(),
+        [node for node in nodes.values() if node["config"].get("materialized") == "dynamic_table"],
+    )
+    while todo:
+        for parent in todo.pop()["depends_on"]["nodes"]:
+            node = nodes.get(parent)
+            # A source, a seed (a second dbt seed truncates and inserts), or seen.
+            if node is None or node["resource_type"] == "seed" or node["name"] in found:
+                continue
+            if node["config"].get("materialized") in ("view", "ephemeral"):
+                todo.append(node)
+            elif node["config"].get("materialized") != "dynamic_table":
+                found.add(node["name"])
+    return found
 
 
 def test_snowflake_sql_flattens_and_prices_order_lines(tmp_path, fakesnow_port):

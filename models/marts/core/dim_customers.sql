@@ -1,3 +1,5 @@
+{{ config(unique_key='customer_key') }}
+
 -- One row per customer version (SCD2, from the snapshot; a deletion ends the
 -- version before it and is no version itself), plus the unknown and
 -- not-applicable members fact rows point at until the customer arrives.
@@ -72,3 +74,4 @@ customers as (
 )
 
 select * from customers
+{{ changed_rows_only() }}

@@ -1,3 +1,5 @@
+{{ config(unique_key='date_day') }}
+
 -- One row per day from the first day any fact happened to the later of the
 -- last one and today: the calendar grows with the data, no end year.
 with
@@ -65,3 +67,4 @@ calendar as (
 )
 
 select * from calendar
+{{ changed_rows_only() }}

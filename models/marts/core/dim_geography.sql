@@ -1,3 +1,5 @@
+{{ config(unique_key='country_code') }}
+
 -- Countries and the sales region each reports under (from the seed), plus an
 -- unknown member for ship-to countries the seed does not list.
 with
@@ -20,3 +22,4 @@ geography as (
 )
 
 select * from geography
+{{ changed_rows_only() }}

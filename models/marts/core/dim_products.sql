@@ -1,3 +1,5 @@
+{{ config(unique_key='product_key') }}
+
 -- One row per product version (SCD2, from the snapshot: price, cost and
 -- category as they were; a deletion ends the version before it and is no
 -- version itself), plus the unknown member fact rows point at until the
@@ -56,3 +58,4 @@ products as (
 )
 
 select * from products
+{{ changed_rows_only() }}
