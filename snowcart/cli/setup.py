@@ -24,7 +24,8 @@ S3_FLAGS = ("--s3-url", "--storage-integration", "--aws-role-arn")
 
 
 def setup_parser() -> argparse.ArgumentParser:
-    from snowcart.engines.base import DEFAULT_CREDIT_QUOTA, aws_role_arn, s3_prefix_url
+    from snowcart.engines.base import aws_role_arn, s3_prefix_url
+    from snowcart.engines.snowflake.plan import CREDIT_QUOTA
     from snowcart.settings import identifier
 
     parser = OneLineParser(
@@ -50,7 +51,8 @@ def setup_parser() -> argparse.ArgumentParser:
         "--credit-quota",
         type=positive_int,
         default=None,
-        help=f"snowflake: monthly credits for the resource monitor (default {DEFAULT_CREDIT_QUOTA})",
+        help="snowflake: monthly credits for the resource monitor (default "
+        f"{CREDIT_QUOTA}: a month of streaming with 1-minute marts, docs/snowflake.md)",
     )
     parser.add_argument(
         "--s3-url",
@@ -75,7 +77,7 @@ def setup_parser() -> argparse.ArgumentParser:
 
 def setup_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SetupOptions:
     """The engine-neutral SetupOptions from the flags, or a one-line flag error."""
-    from snowcart.engines.base import DEFAULT_CREDIT_QUOTA, S3Ingest, SetupOptions
+    from snowcart.engines.base import S3Ingest, SetupOptions
 
     def given(flag: str) -> bool:
         return getattr(args, flag.removeprefix("--").replace("-", "_")) is not None
@@ -89,7 +91,7 @@ def setup_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"S3 auto-ingest also needs {', '.join(missing)}")
     return SetupOptions(
         dry_run=args.dry_run,
-        credit_quota=DEFAULT_CREDIT_QUOTA if args.credit_quota is None else args.credit_quota,
+        credit_quota=args.credit_quota,
         s3=S3Ingest(args.s3_url, args.storage_integration, args.aws_role_arn) if s3_given else None,
     )
 

@@ -204,7 +204,6 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-DEFAULT_CREDIT_QUOTA = 10
 S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9!\-_.*()/]*)?$")
 AWS_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$")
 
@@ -244,10 +243,13 @@ class SetupOptions:
     configure Snowflake objects; the embedded engine has no counterpart to them."""
 
     dry_run: bool = False
-    credit_quota: int = DEFAULT_CREDIT_QUOTA
+    # None: the engine's own default (Snowflake's is sized in its plan).
+    credit_quota: int | None = None
     s3: S3Ingest | None = None
 
     def __post_init__(self) -> None:
+        if self.credit_quota is None:
+            return
         if isinstance(self.credit_quota, bool) or not isinstance(self.credit_quota, int):
             raise ConfigError(f"credit quota must be a whole number, got {self.credit_quota!r}")
         if self.credit_quota < 1:

@@ -3,6 +3,7 @@ and a fakesnow server started and stopped by the tests themselves."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -157,8 +158,14 @@ def fakesnow_login(monkeypatch) -> None:
 @pytest.fixture
 def fakesnow_port(tmp_path):
     """A fresh, empty fakesnow server on a free local port."""
+    with fakesnow_server(tmp_path / "fakesnow.log") as port:
+        yield port
+
+
+@contextlib.contextmanager
+def fakesnow_server(log_path: Path):
+    """Start fakesnow on a free local port, yield the port once it listens, stop it."""
     port = free_port()
-    log_path = tmp_path / "fakesnow.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [str(BIN_DIR / "fakesnow"), "-s", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT

@@ -1,6 +1,7 @@
 -- The live view: orders and revenue per minute of order time (refunds without
 -- a sale in the data: their return time, fct_revenue). The embedded engine
--- refreshes it every second; Snowflake keeps the folder's 1 minute.
+-- refreshes it every second; Snowflake every minute, its shortest lag
+-- (_reporting__models.yml).
 {{ config(meta={'embedded_target_lag': '1 second'}) }}
 
 with

@@ -5,13 +5,14 @@ before any SQL is written with it."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from snowcart.engines.base import DEFAULT_CREDIT_QUOTA, S3Ingest
+from snowcart.engines.base import S3Ingest
 from snowcart.errors import ConfigError
 from snowcart.settings import (
     OPS_SCHEMA,
@@ -39,6 +40,17 @@ STAGE = "landing"
 S3_STAGE = "landing_s3"
 FILE_FORMAT = "ndjson_format"
 RESOURCE_MONITOR = "SNOWCART_MONITOR"
+# The monitor's monthly quota, from the arithmetic in docs/snowflake.md ("What
+# it costs"). While orders stream, the 1-minute marts refresh at least once a
+# minute, so the XSMALL warehouse (1 credit an hour, AUTO_SUSPEND = 60,
+# sql/warehouse.sql) never idles the 60 s it needs to suspend: 24 credits a
+# day, which is also its ceiling (one cluster bills one hour per hour). The
+# longer lags (5, 15, 60 minutes: multiples of 1) refresh on the same aligned
+# instants, and the tasks run on the same warehouse: neither adds hours. Over a
+# 31-day month, plus 20 % for the cloud services the monitor counts with it.
+XSMALL_CREDITS_PER_HOUR = 1
+STREAMING_CREDITS_PER_DAY = 24 * XSMALL_CREDITS_PER_HOUR
+CREDIT_QUOTA = math.ceil(STREAMING_CREDITS_PER_DAY * 31 * 1.2)  # 24 x 31 x 1.2 = 893
 # dbt project objects (dbt Projects on Snowflake): one per task, <prefix>_<table>,
 # because Snowflake does not support concurrent EXECUTE DBT PROJECT on one object.
 DBT_PROJECT_PREFIX = "snowcart_dbt"
@@ -71,7 +83,7 @@ class SnowflakePlan:
     database: str = "SNOWCART"
     warehouse: str = "SNOWCART_WH"
     setup_role: str = SYSADMIN
-    credit_quota: int = DEFAULT_CREDIT_QUOTA
+    credit_quota: int = CREDIT_QUOTA
     raw: str = "raw"
     schemas: tuple[str, ...] = ("raw", "staging", "analytics", "reference", "ops")
     tables: tuple[str, ...] = ("orders",)
@@ -83,7 +95,7 @@ class SnowflakePlan:
         cls,
         env: dict[str, str] | None = None,
         project_dir: Path = PROJECT_DIR,
-        credit_quota: int = DEFAULT_CREDIT_QUOTA,
+        credit_quota: int = CREDIT_QUOTA,
         s3: S3Ingest | None = None,
     ) -> SnowflakePlan:
         env = dict(os.environ if env is None else env)

@@ -23,9 +23,8 @@ def setup_snowflake(
     settings: Settings, options: SetupOptions, stop: threading.Event | None = None
 ) -> bool:
     """Print the script (dry run) or run it; False if `stop` ended it early."""
-    plan = SnowflakePlan.from_project(
-        project_dir=settings.project_dir, credit_quota=options.credit_quota, s3=options.s3
-    )
+    quota = {} if options.credit_quota is None else {"credit_quota": options.credit_quota}
+    plan = SnowflakePlan.from_project(project_dir=settings.project_dir, s3=options.s3, **quota)
     if options.dry_run:
         print(render_script(plan), end="")
         print("-- dry run: nothing was executed.")
