@@ -12,7 +12,13 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.bench_scaling import LINES_PER_ORDER, land_orders, simulated_home
+from benchmarks.bench_scaling import (
+    LINES_PER_ORDER,
+    SIMULATION_EVENTS,
+    land_orders,
+    shared_home,
+    simulated_home,
+)
 from benchmarks.common import PROJECT_DIR, Figure, Section, log, peak_rss_run
 from snowcart.settings import Settings
 
@@ -21,12 +27,15 @@ from snowcart.settings import Settings
 class BuildConfig:
     orders: int
     runs: int
+    # Smoke mode: start from a copy of the run's one shared simulation (bench_scaling).
+    share_simulation: bool = False
 
 
-def prepared_home(home: Path, orders: int) -> Path:
+def prepared_home(home: Path, orders: int, shared: Path | None = None) -> Path:
     """A 5,000-event simulation (customers, products, every other table), then
-    `orders` synthetic orders over a year landed in raw.orders, not yet built."""
-    settings = simulated_home(home)
+    `orders` synthetic orders over a year landed in raw.orders, not yet built.
+    With `shared`, the simulation is a copy of the one kept there."""
+    settings = simulated_home(home, shared)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         land_orders(con, "B", orders * LINES_PER_ORDER, days=365)
     return home
@@ -40,7 +49,9 @@ def measured(command: list[str], home: Path, what: str) -> tuple[float, float]:
 
 
 def run(config: BuildConfig, workdir: Path) -> Section:
-    template = prepared_home(workdir / "build-template", config.orders)
+    template = prepared_home(
+        workdir / "build-template", config.orders, shared_home(workdir, config.share_simulation)
+    )
     dbt_bin = str(Path(sys.executable).parent / "dbt")
     pipeline_s, pipeline_mib, build_s, build_mib, orders_built = [], [], [], [], []
     for index in range(config.runs):
@@ -73,7 +84,9 @@ def run(config: BuildConfig, workdir: Path) -> Section:
     return Section(
         title="6. Full build at size",
         method=[
-            f"A warehouse with a 5,000-event simulation, then {config.orders:,} synthetic orders "
+            f"A warehouse with a {SIMULATION_EVENTS:,}-event simulation"
+            + (" (the run's shared one, copied)" if config.share_simulation else "")
+            + f", then {config.orders:,} synthetic orders "
             f"({config.orders * LINES_PER_ORDER:,} order lines over 365 days) landed in "
             "`raw.orders`, copied fresh for each of "
             f"{config.runs} runs. Orders in `fct_sales` after each run: "

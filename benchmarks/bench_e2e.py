@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.bench_scaling import SHARED_HOME, SIMULATION_EVENTS
 from benchmarks.common import PROJECT_DIR, Figure, Section, log
 from snowcart.settings import landing_tables, raw_schema
 
@@ -25,6 +26,9 @@ GNU_TIME = Path("/usr/bin/time")
 class EndToEndConfig:
     events: int
     runs: int
+    # Smoke mode: the last run's home, a simulation like the one sections 5 and 6
+    # start from (bench_scaling.simulated_home), is kept as their shared one.
+    share_simulation: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,9 @@ def loaded_rows(home: Path) -> int:
         con.close()
 
 
-def simulate_run(home: Path, events: int) -> SliceRun:
+def simulate_run(home: Path, events: int, keep_as: Path | None = None) -> SliceRun:
+    """One timed simulation on a fresh home; the home is removed afterwards, or
+    moved to `keep_as`."""
     command = [
         sys.executable,
         "scripts/simulate.py",
@@ -76,14 +82,21 @@ def simulate_run(home: Path, events: int) -> SliceRun:
     # Without GNU time: the maximum over every child so far, an upper bound for this run.
     children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     peak_kib = int(rss.group(1)) if rss else children_peak
-    shutil.rmtree(home, ignore_errors=True)
+    if keep_as is None:
+        shutil.rmtree(home, ignore_errors=True)
+    else:
+        home.rename(keep_as)
     return SliceRun(seconds, peak_kib / 1024, builds.group(1) if builds else "?", loaded)
 
 
 def run(config: EndToEndConfig, workdir: Path) -> Section:
+    if config.share_simulation and config.events != SIMULATION_EVENTS:
+        raise ValueError(f"a shared simulation has {SIMULATION_EVENTS:,} events")
     runs = []
     for index in range(config.runs):
-        runs.append(simulate_run(workdir / f"e2e-home-{index}", config.events))
+        last = index == config.runs - 1
+        keep = workdir / SHARED_HOME if config.share_simulation and last else None
+        runs.append(simulate_run(workdir / f"e2e-home-{index}", config.events, keep))
         log(
             f"end-to-end run {index + 1}/{config.runs}: {runs[-1].seconds:.2f} s, "
             f"peak RSS {runs[-1].peak_rss_mib:,.0f} MiB"
@@ -102,6 +115,11 @@ def run(config: EndToEndConfig, workdir: Path) -> Section:
             "Peak RSS from "
             + ("`/usr/bin/time -v`." if GNU_TIME.exists() else "`getrusage(RUSAGE_CHILDREN)`.")
             + " No §5 target applies here (freshness is section 4).",
+            *(
+                ["The last run's home is kept: sections 5 and 6 start from copies of it."]
+                if config.share_simulation
+                else []
+            ),
         ],
         figures=[
             Figure("wall time", "s", [r.seconds for r in runs], digits=2),

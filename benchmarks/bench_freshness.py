@@ -30,6 +30,7 @@ class FreshnessConfig:
     rates: tuple[int, ...]
     seconds: float
     runs: int
+    settle_s: float = SETTLE_S
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -38,8 +39,8 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank]
 
 
-def sample_run(home: Path, rate: int, seconds: float) -> list[float]:
-    """Lag samples (s) over `seconds` of sustained streaming, from SETTLE_S after
+def sample_run(home: Path, rate: int, seconds: float, settle_s: float = SETTLE_S) -> list[float]:
+    """Lag samples (s) over `seconds` of sustained streaming, from `settle_s` after
     the first publication (the initial build comes before it)."""
     events = int(rate * (120 + seconds))
     command = [
@@ -57,7 +58,7 @@ def sample_run(home: Path, rate: int, seconds: float) -> list[float]:
             if process.poll() is not None:
                 raise RuntimeError(f"simulate.py stopped early:\n{process.stderr.read()[-2000:]}")
             if sampling_from is None and serving.exists():
-                sampling_from = time.monotonic() + SETTLE_S
+                sampling_from = time.monotonic() + settle_s
             if sampling_from is not None and time.monotonic() >= sampling_from:
                 with duckdb.connect(str(serving), read_only=True) as reader:
                     (newest,) = reader.execute(
@@ -142,7 +143,9 @@ def run(config: FreshnessConfig, workdir: Path) -> Section:
     for rate in config.rates:
         p50, p95, p99, counts = [], [], [], []
         for index in range(config.runs):
-            samples = sample_run(workdir / f"fresh-{rate}-{index}", rate, config.seconds)
+            samples = sample_run(
+                workdir / f"fresh-{rate}-{index}", rate, config.seconds, config.settle_s
+            )
             p50.append(statistics.median(samples))
             p95.append(percentile(samples, 95))
             p99.append(percentile(samples, 99))
@@ -183,7 +186,7 @@ def run(config: FreshnessConfig, workdir: Path) -> Section:
         method=[
             f"{config.runs} runs per rate of `python scripts/simulate.py --rate R --home <fresh "
             f"tmp>` (embedded target, target_lag 1 s), each sampled for {config.seconds:.0f} s of "
-            f"sustained streaming, from {SETTLE_S:.0f} s after the first publication (the "
+            f"sustained streaming, from {config.settle_s:.0f} s after the first publication (the "
             "initial full build comes before it). "
             "Every 200 ms a reader in the benchmark process opens `serving.duckdb` read-only and "
             "records now − max(newest_ordered_at) of `rpt_sales_per_minute`. The percentiles are "

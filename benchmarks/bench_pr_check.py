@@ -49,23 +49,29 @@ GOAL_S = 60.0
 @dataclass(frozen=True)
 class PrCheckConfig:
     runs: int
+    # Smoke mode: the cold run stops after the selection (`--list-only`): it still
+    # builds main's state, and the warm runs do the build and the conventions check.
+    cold_list_only: bool = False
+    # Smoke mode: run.py runs this section beside sections 1-6, not after them (it
+    # has its own clone, state and processes; its times are then not comparable).
+    beside_others: bool = False
 
 
-def _git(clone: Path, *args: str) -> None:
+def _git(clone: Path, env: dict[str, str], *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench", *args],
-        cwd=clone, check=True, capture_output=True,
+        cwd=clone, env=env, check=True, capture_output=True,
     )  # fmt: skip
 
 
-def clone_with_new_mart(workdir: Path) -> Path:
+def clone_with_new_mart(workdir: Path, env: dict[str, str]) -> Path:
     """This checkout's working tree committed as main, plus a branch adding one mart."""
     clone = workdir / "pr-check-clone"
     shutil.rmtree(clone, ignore_errors=True)
-    subprocess.run(["git", "clone", "-q", str(PROJECT_DIR), str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", str(PROJECT_DIR), str(clone)], env=env, check=True)
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT_DIR, capture_output=True, check=True,
+        cwd=PROJECT_DIR, env=env, capture_output=True, check=True,
     ).stdout.decode().split("\0")  # fmt: skip
     for relative in filter(None, listed):
         if relative.split("/")[0] in SKIPPED:
@@ -76,24 +82,24 @@ def clone_with_new_mart(workdir: Path) -> Path:
             shutil.copy2(source, copy)
         elif copy.exists():
             copy.unlink()
-    _git(clone, "remote", "remove", "origin")
-    _git(clone, "add", "-A")
-    _git(clone, "commit", "-q", "--allow-empty", "-m", "main")
-    _git(clone, "branch", "-M", "main")
-    _git(clone, "checkout", "-q", "-b", "one-mart")
+    _git(clone, env, "remote", "remove", "origin")
+    _git(clone, env, "add", "-A")
+    _git(clone, env, "commit", "-q", "--allow-empty", "-m", "main")
+    _git(clone, env, "branch", "-M", "main")
+    _git(clone, env, "checkout", "-q", "-b", "one-mart")
     folder = clone / "models" / "marts" / "reporting"
     (folder / f"{MART}.sql").write_text(MART_SQL, encoding="utf-8")
     (folder / f"{MART}.yml").write_text(MART_YAML, encoding="utf-8")
-    _git(clone, "add", "-A")
-    _git(clone, "commit", "-q", "-m", "one mart")
+    _git(clone, env, "add", "-A")
+    _git(clone, env, "commit", "-q", "-m", "one mart")
     return clone
 
 
-def timed_pr_check(clone: Path) -> float:
-    env = {**os.environ, "SNOWCART_PROJECT_DIR": str(clone), "SNOWCART_REPORTER_ROLE": ""}
+def timed_pr_check(clone: Path, environ: dict[str, str], *args: str) -> float:
+    env = {**environ, "SNOWCART_PROJECT_DIR": str(clone), "SNOWCART_REPORTER_ROLE": ""}
     for name in ("SNOWCART_HOME", "SNOWCART_TARGET", "DBT_TARGET_PATH", "DBT_PROFILES_DIR"):
         env.pop(name, None)
-    command = [sys.executable, str(PROJECT_DIR / "scripts" / "pr_check.py")]
+    command = [sys.executable, str(PROJECT_DIR / "scripts" / "pr_check.py"), *args]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -102,13 +108,18 @@ def timed_pr_check(clone: Path) -> float:
     return seconds
 
 
-def run(config: PrCheckConfig, workdir: Path) -> Section:
-    clone = clone_with_new_mart(workdir)
-    cold = timed_pr_check(clone)
-    log(f"pr-check cold (builds main's state): {cold:.1f} s")
+def run(config: PrCheckConfig, workdir: Path, environ: dict[str, str] | None = None) -> Section:
+    """`environ`: the environment for its processes (default: this process's now;
+    beside other sections, a copy taken before they start changing it)."""
+    env = dict(os.environ if environ is None else environ)
+    clone = clone_with_new_mart(workdir, env)
+    cold_args = ("--list-only",) if config.cold_list_only else ()
+    cold_command = " ".join(("pr-check", *cold_args))
+    cold = timed_pr_check(clone, env, *cold_args)
+    log(f"{cold_command} cold (builds main's state): {cold:.1f} s")
     warm = []
     for index in range(config.runs):
-        warm.append(timed_pr_check(clone))
+        warm.append(timed_pr_check(clone, env))
         log(f"pr-check warm, run {index + 1}/{config.runs}: {warm[-1]:.1f} s")
     shutil.rmtree(clone, ignore_errors=True)
     return Section(
@@ -121,11 +132,23 @@ def run(config: PrCheckConfig, workdir: Path) -> Section:
             "--favor-state` into a scratch DuckDB file beside main's attached, read-only "
             "warehouse, then the conventions check (`make conventions`: dbt parse + dbt-score).",
             "Cold: the first run, which also builds main's state once per merge base (a git "
-            "worktree, a 3,000-event simulation, `dbt parse`). Warm: the runs after it, "
-            "reusing that state from `artifacts/pr-check/<merge base>/`.",
+            "worktree, a 3,000-event simulation, `dbt parse`)"
+            + (
+                "; here with `--list-only`, so it stops after the selection and the build and "
+                "conventions check run in the warm runs only"
+                if config.cold_list_only
+                else ""
+            )
+            + ". Warm: the runs after it, reusing that state from "
+            "`artifacts/pr-check/<merge base>/`.",
+            *(
+                ["This section ran beside sections 1-6, sharing the machine with them."]
+                if config.beside_others
+                else []
+            ),
         ],
         figures=[
-            Figure("pr-check, cold (main's state built)", "s", [cold], digits=1),
+            Figure(f"{cold_command}, cold (main's state built)", "s", [cold], digits=1),
             Figure(
                 "pr-check, warm (state cached)",
                 "s",

@@ -9,6 +9,7 @@ at the larger size is timed against its incremental refresh."""
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,6 +23,10 @@ from snowcart.engines.dbt_runner import Dbt
 from snowcart.settings import Settings
 
 LINES_PER_ORDER = 3
+SIMULATION_EVENTS = 5_000
+# Smoke mode: the one simulated home sections 5 and 6 start from (copied), in the
+# run's scratch folder; section 3's run leaves it there when it simulates the same.
+SHARED_HOME = "simulated-home"
 TRANSFORM = (
     "build", "--select", "base_shop__orders+", "base_shop__order_lines+",
     "--exclude", "config.materialized:dynamic_table", "config.materialized:view",
@@ -34,6 +39,9 @@ class ScalingConfig:
     history_lines: tuple[int, int]
     delta_lines: int
     runs: int
+    # Smoke mode: start from a copy of one shared simulation (SHARED_HOME) instead
+    # of a simulation of its own.
+    share_simulation: bool = False
 
 
 def land_orders(con: duckdb.DuckDBPyConnection, prefix: str, lines: int, days: int) -> None:
@@ -75,18 +83,33 @@ def land_orders(con: duckdb.DuckDBPyConnection, prefix: str, lines: int, days: i
     )
 
 
-def simulated_home(home: Path) -> Settings:
-    """A home after a 5,000-event simulation: customers, products and every table."""
+def simulated_home(home: Path, shared: Path | None = None) -> Settings:
+    """A home after a 5,000-event simulation: customers, products and every table.
+    With `shared` (smoke mode), a copy of the simulated home kept there, simulated
+    on first use: one simulation for every section that needs one."""
+    if shared is None:
+        simulate(home)
+    else:
+        if not shared.exists():
+            simulate(shared)
+        shutil.copytree(shared, home)
+    settings = Settings(target="dev", home=home)
+    settings.prepare()
+    return settings
+
+
+def simulate(home: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/simulate.py", "--events", "5000", "--rate", "0",
-         "--home", str(home)],
+        [sys.executable, "scripts/simulate.py", "--events", str(SIMULATION_EVENTS), "--rate",
+         "0", "--home", str(home)],
         cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     if result.returncode != 0:
         raise RuntimeError(f"simulate.py failed:\n{result.stderr[-2000:]}")
-    settings = Settings(target="dev", home=home)
-    settings.prepare()
-    return settings
+
+
+def shared_home(workdir: Path, share: bool) -> Path | None:
+    return workdir / SHARED_HOME if share else None
 
 
 def add_history(settings: Settings, prefix: str, lines: int) -> None:
@@ -123,7 +146,7 @@ def run(config: ScalingConfig, workdir: Path) -> Section:
     timings: dict[int, list[float]] = {}
     sizes: dict[int, int] = {}
     full_rebuilds: list[float] = []
-    settings = simulated_home(workdir / "scaling")
+    settings = simulated_home(workdir / "scaling", shared_home(workdir, config.share_simulation))
     for history, prefix, lines in ((small, "H", small), (large, "G", large - small)):
         add_history(settings, prefix, lines)
         sizes[history] = fct_sales_lines(settings)
@@ -139,7 +162,9 @@ def run(config: ScalingConfig, workdir: Path) -> Section:
     return Section(
         title="5. Scaling (history vs delta)",
         method=[
-            f"One warehouse: a 5,000-event simulation, then {small:,} synthetic order lines "
+            f"One warehouse: a {SIMULATION_EVENTS:,}-event simulation"
+            + (" (the run's shared one, copied)" if config.share_simulation else "")
+            + f", then {small:,} synthetic order lines "
             "of history over 365 days landed in `raw.orders` and built; later grown to "
             f"{large:,} lines the same way. At each size, {config.runs} times: land "
             f"{config.delta_lines:,} new order lines, stage them "
