@@ -78,8 +78,8 @@ def _holder(warehouse: Path) -> str | None:
 
 def _document_empty_build(project_dir: Path, scratch: Path, docs_dir: Path) -> None:
     target_path = scratch / "target"
+    # The build's on-run-start hook creates the landing tables the models read.
     steps = [
-        ("landing tables", ["run-operation", "create_landing_tables"]),
         ("empty build", ["build", "--empty", "--exclude-resource-type", "test", "unit_test"]),
         ("docs", ["docs", "generate"]),
     ]

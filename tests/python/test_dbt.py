@@ -99,11 +99,6 @@ def test_after_make_install_dbt_build_and_docs_work_in_a_fresh_clone(tmp_path):
     documented = json.loads((target / "catalog.json").read_text())
     assert column_types(documented) == column_types(catalog)
     assert len(documented["nodes"]) == len(catalog["nodes"]) > 50
-    # With the warehouse free again it documents the warehouse itself.
-    (target / "catalog.json").unlink()
-    docs = command(".venv/bin/python", "scripts/docs.py")
-    assert docs.returncode == 0 and "in use" not in docs.stdout, docs.stdout + docs.stderr
-    assert column_types(json.loads((target / "catalog.json").read_text())) == column_types(catalog)
 
 
 # dbt-snowflake runs unit tests through temporary tables, which fakesnow cannot
