@@ -23,6 +23,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if shared:
             item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))
+    # Groups first: each is one long unit of work (a pipeline run, then its
+    # tests), and the workers balance best when the long units go out first and
+    # the single tests fill in after them (stable: collection order otherwise).
+    items.sort(key=lambda item: not any(item.iter_markers("xdist_group")))
     result = yield  # xdist's own hook appends "@group" to each grouped test's id
     # pytest 9 names a test by `item._id`, while xdist 3.8 still writes the
     # grouped id to `item._nodeid`, which nothing reads: without this the
