@@ -147,6 +147,20 @@ def theme_color(theme: str) -> str:
     return f"rgb({red}, {green}, {blue})"
 
 
+def switch_to_dark_theme(page, timeout_ms: float) -> None:
+    """The main menu's dark theme; returns once the charts, which take the dark
+    palette at the next refresh, have it, with the menu closed."""
+    page.locator("[data-testid='stMainMenu']").click()
+    page.locator("[data-testid='stMainMenuItem-theme-Dark']").click()
+    page.wait_for_function(
+        "color => getComputedStyle("
+        "document.querySelector('.js-plotly-plot .bars .point path')).fill === color",
+        arg=theme_color("dark"),
+        timeout=timeout_ms,
+    )
+    page.keyboard.press("Escape")  # close the menu
+
+
 def screenshot_whole_tab(page, path: Path) -> None:
     """Streamlit scrolls inside its main block: grow the window to the content first."""
     width = page.viewport_size["width"]
@@ -192,16 +206,7 @@ def capture(url: str, out: Path) -> list[Path]:
                 written.append(out / name)
             name, tab = DARK_IMAGE
             show_tab(page, tab)
-            page.locator("[data-testid='stMainMenu']").click()
-            page.locator("[data-testid='stMainMenuItem-theme-Dark']").click()
-            # The charts take the dark palette at the next refresh.
-            page.wait_for_function(
-                "color => getComputedStyle("
-                "document.querySelector('.js-plotly-plot .bars .point path')).fill === color",
-                arg=theme_color("dark"),
-                timeout=30_000,
-            )
-            page.keyboard.press("Escape")  # close the menu
+            switch_to_dark_theme(page, timeout_ms=30_000)
             page.evaluate("document.activeElement.blur()")  # no focus ring on its button
             screenshot_whole_tab(page, out / name)
             written.append(out / name)

@@ -27,7 +27,12 @@ from streamlit.testing.v1 import AppTest
 
 from snowcart.dashboard.data import DashboardData
 from snowcart.dashboard.filters import Filters
-from snowcart.devtools.readme_images import screenshot_whole_tab, theme_color, wait_until_serving
+from snowcart.devtools.readme_images import (
+    screenshot_whole_tab,
+    switch_to_dark_theme,
+    theme_color,
+    wait_until_serving,
+)
 from snowcart.engines.base import NotReady
 from snowcart.engines.duckdb import serving
 from snowcart.engines.duckdb.serving import ServingReader
@@ -718,16 +723,8 @@ def test_real_browser_clicks_every_tab(pipeline_home, streamlit_url):
         page.get_by_role("tab", name="Overview", exact=True).click()
         assert first_bar_fill(page) == theme_color("light")
         light_background = app_background(page)
-        page.locator("[data-testid='stMainMenu']").click()
-        page.locator("[data-testid='stMainMenuItem-theme-Dark']").click()
-        page.wait_for_function(
-            "color => getComputedStyle("
-            "document.querySelector('.js-plotly-plot .bars .point path')).fill === color",
-            arg=theme_color("dark"),
-            timeout=20_000,
-        )
+        switch_to_dark_theme(page, timeout_ms=20_000)
         assert app_background(page) != light_background
-        page.keyboard.press("Escape")  # close the menu
         assert page.locator("[data-testid='stException']").count() == 0
         screenshot_whole_tab(page, SCREENSHOTS / "overview-dark.png")
 
