@@ -11,9 +11,11 @@
     {{ return(['invalid_reason', 'invalid_value', '_payload_hash'] + extra) }}
 {%- endmacro %}
 
-{% macro valid_rows(base_model, extra_columns=[]) -%}
+{#- `relation`: some of the base model's rows instead of all of them (what a
+    fact has not consumed yet, macro unconsumed_valid_rows). -#}
+{% macro valid_rows(base_model, extra_columns=[], relation=none) -%}
     select * exclude ({{ snowcart.quarantine_columns(extra_columns) | join(', ') }})
-    from {{ ref(base_model) }}
+    from {{ relation if relation is not none else ref(base_model) }}
     where invalid_reason is null
 {%- endmacro %}
 

@@ -307,12 +307,12 @@ def _count_consumed(con: duckdb.DuckDBPyConnection, counts: TableCounts) -> None
     ) = con.execute(
         f"""
         with offset_ as (
-            select offset_loaded_at from ops.stream_offsets
+            select offset_rowid from ops.stream_offsets
             where stream_name = $stream
         ),
         consumed as (
             select * from raw.{table}
-            where _loaded_at <= (select offset_loaded_at from offset_)
+            where rowid <= (select offset_rowid from offset_)
         ),
         -- Counted by landing row (file, line): the first copy of an event and a
         -- conflicting later copy (quarantined) are both staged rows; a copy

@@ -42,6 +42,7 @@ DEFAULT_STREAM_CONSUMERS = {"orders": ["base_shop__orders", "base_shop__order_li
 ENVIRONMENT_VARS = {
     "SNOWCART_REPORTER_ROLE": "reporter_role",
     "SNOWCART_EMBEDDED_TARGET_LAG": "embedded_target_lag",
+    "SNOWCART_CHANGE_STREAMS": "change_streams",
 }
 
 
@@ -154,6 +155,15 @@ def raw_schema(project_dir: Path = PROJECT_DIR) -> str:
 # The schema of the pipeline's own tables (load history, refresh log, tasks) on
 # both engines; the dbt macros name it too (ops.stream_offsets).
 OPS_SCHEMA = "ops"
+
+
+def change_consumers(project_dir: Path = PROJECT_DIR) -> dict[str, list[str]]:
+    """Base model or dimension -> the facts that read what they have not consumed
+    of it (dbt var `change_consumers`; macros/engine/streams.sql)."""
+    return {
+        model: list(facts)
+        for model, facts in (project_vars(project_dir).get("change_consumers") or {}).items()
+    }
 
 
 def stream_consumers(project_dir: Path = PROJECT_DIR) -> dict[str, list[str]]:

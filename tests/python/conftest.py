@@ -25,6 +25,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # fakesnow has no GRANT: the tests turn the marts' reporter grants off (in this
 # process, for in-process dbt, and in every command they start).
 os.environ.setdefault("SNOWCART_REPORTER_ROLE", "")
+# Nor streams: the facts' streams on models (macro create_change_streams) stay
+# uncreated there; fakesnow runs first builds only, which read no stream.
+os.environ.setdefault("SNOWCART_CHANGE_STREAMS", "off")
 # Under pytest-xdist each worker gets its own dbt target/ and logs/: two dbt runs
 # sharing one partial-parse cache and compiled/ folder would trip over each other.
 if WORKER := os.environ.get("PYTEST_XDIST_WORKER"):

@@ -9,8 +9,8 @@
 with
 
 movements as (
-    select * from {{ ref('stg_shop__inventory_movements') }}
-    {{ loaded_since_last_run() }}
+    -- On an incremental run, only what this model has not consumed yet.
+    {{ unconsumed_valid_rows('stg_shop__inventory_movements') }}
 ),
 
 signed as (

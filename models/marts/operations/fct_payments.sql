@@ -9,8 +9,8 @@
 with
 
 payments as (
-    select * from {{ ref('stg_shop__payments') }}
-    {{ loaded_since_last_run() }}
+    -- On an incremental run, only what this model has not consumed yet.
+    {{ unconsumed_valid_rows('stg_shop__payments') }}
 ),
 
 classified as (

@@ -9,8 +9,8 @@
 with
 
 web_events as (
-    select * from {{ ref('stg_shop__web_events') }}
-    {{ loaded_since_last_run() }}
+    -- On an incremental run, only what this model has not consumed yet.
+    {{ unconsumed_valid_rows('stg_shop__web_events') }}
 ),
 
 staged as (

@@ -7,6 +7,10 @@
     )
 }}
 
+-- The incremental branch reads what this model has not consumed of these:
+-- depends_on: {{ ref('base_shop__return_lines') }}
+-- depends_on: {{ ref('base_shop__order_lines') }}
+
 with
 
 return_lines as {{ inlined() }} (
@@ -18,21 +22,24 @@ order_lines as {{ inlined() }} (
 ),
 
 {% if is_incremental() %}
-{%- set watermark = last_loaded_at() %}
 
--- Returns loaded since the last run, and older returns whose sale arrived since
--- (a late order: its refund now reduces the sale line instead of its return date).
-orders_loaded_since as (
-    select distinct order_id from order_lines
-    where _loaded_at > {{ watermark }}
+-- Returns this model has not consumed yet, and older returns whose sale
+-- arrived since (a late order: its refund now reduces the sale line instead
+-- of its return date).
+new_return_lines as (
+    {{ unconsumed_valid_rows('stg_shop__return_lines', extra_columns=['event_invalid_reason']) }}
+),
+
+new_order_lines as (
+    {{ unconsumed_valid_rows('stg_shop__order_lines', extra_columns=['event_invalid_reason']) }}
 ),
 
 returns_in_scope as (
+    select * from new_return_lines
+    union
     select return_lines.*
     from return_lines
-    where
-        return_lines._loaded_at > {{ watermark }}
-        or return_lines.order_id in (select orders_loaded_since.order_id from orders_loaded_since)
+    where return_lines.order_id in (select new_order_lines.order_id from new_order_lines)
 ),
 
 {% else %}

@@ -7,6 +7,11 @@
     )
 }}
 
+-- The incremental branch reads what this model has not consumed of these:
+-- depends_on: {{ ref('base_shop__order_lines') }}
+-- depends_on: {{ ref('base_shop__order_status_changes') }}
+-- depends_on: {{ ref('base_shop__return_lines') }}
+
 with
 
 order_lines as {{ inlined() }} (
@@ -34,38 +39,58 @@ ship_countries as (
 ),
 
 {% if is_incremental() %}
-{%- set watermark = last_loaded_at() %}
+
+-- What this model has not consumed yet of each table it reads.
+new_order_lines as (
+    {{ unconsumed_valid_rows('stg_shop__order_lines', extra_columns=['event_invalid_reason']) }}
+),
+
+new_status_changes as (
+    {{ unconsumed_valid_rows('stg_shop__order_status_changes') }}
+),
+
+new_return_lines as (
+    {{ unconsumed_valid_rows('stg_shop__return_lines', extra_columns=['event_invalid_reason']) }}
+),
+
+new_customer_versions as (
+    select * from {{ unconsumed('dim_customers') }}
+),
+
+new_product_versions as (
+    select * from {{ unconsumed('dim_products') }}
+),
 
 -- Orders touched since the last run: new lines, a status change, a return, or
 -- a customer or product version that changes which version a line points at
 -- (this is how an unknown member is corrected when the dimension arrives).
 changed_orders as (
-    select order_id from order_lines
-    where _loaded_at > {{ watermark }}
+    select new_order_lines.order_id from new_order_lines
     union
-    select order_id from status_changes
-    where _loaded_at > {{ watermark }}
+    select new_status_changes.order_id from new_status_changes
     union
-    select order_id from return_lines
-    where
-        _loaded_at > {{ watermark }}
-        and order_id is not null
+    select new_return_lines.order_id from new_return_lines
+    where new_return_lines.order_id is not null
     union
     select order_lines.order_id
     from order_lines
-    inner join customers
+    inner join new_customer_versions
         on
-            order_lines.customer_id = customers.customer_id
-            and (order_lines.ordered_at >= customers.valid_from or customers.is_first_version)
-    where customers._loaded_at > {{ watermark }}
+            order_lines.customer_id = new_customer_versions.customer_id
+            and (
+                order_lines.ordered_at >= new_customer_versions.valid_from
+                or new_customer_versions.is_first_version
+            )
     union
     select order_lines.order_id
     from order_lines
-    inner join products
+    inner join new_product_versions
         on
-            order_lines.product_id = products.product_id
-            and (order_lines.ordered_at >= products.valid_from or products.is_first_version)
-    where products._loaded_at > {{ watermark }}
+            order_lines.product_id = new_product_versions.product_id
+            and (
+                order_lines.ordered_at >= new_product_versions.valid_from
+                or new_product_versions.is_first_version
+            )
 ),
 
 lines_in_scope as (

@@ -15,17 +15,18 @@ class EmbeddedStreams:
         self.raw_schema = raw_schema
 
     def _offset_filter(self) -> str:
+        # The offset is a rowid: DuckDB numbers appended rows at commit, so a
+        # load that commits late is past the offset whatever its _loaded_at.
         return """
-            _loaded_at > coalesce(
-                (select offset_loaded_at from ops.stream_offsets where stream_name = $stream),
-                timestamp '1970-01-01'
+            rowid > coalesce(
+                (select offset_rowid from ops.stream_offsets where stream_name = $stream),
+                -1
             )
         """
 
     def has_data(self, table: str, consumer: str) -> bool:
         """Whether `consumer` has unconsumed rows in `table` (Snowflake's
-        SYSTEM$STREAM_HAS_DATA). Cheap: stops at the first row, and rows land in
-        _loaded_at order, so DuckDB's zone maps skip consumed row groups."""
+        SYSTEM$STREAM_HAS_DATA). Cheap: stops at the first row past the offset."""
         (found,) = self.con.execute(
             f"select exists (select 1 from {self.raw_schema}.{table} where {self._offset_filter()})",
             {"stream": f"{table}__{consumer}"},
