@@ -51,7 +51,7 @@ def land_orders(con: duckdb.DuckDBPyConnection, prefix: str, lines: int, days: i
     orders = lines // LINES_PER_ORDER
     con.execute(
         f"""
-        insert into raw.orders
+        insert into raw.orders (payload, _file_name, _file_row_number, _loaded_at)
         select
             to_json({{
                 'event_id': '{prefix}E' || i,

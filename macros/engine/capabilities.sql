@@ -18,3 +18,18 @@
 {% macro snowflake__supports_materialized_views() -%}
     {{ return(true) }}
 {%- endmacro %}
+
+{#- Whether landing tables hold lines as text that staging parses (Snowflake's
+    pipes), so the lines that are no event are a model (qrn_shop__unloadable_lines);
+    the embedded pipe rejects them into ops.load_errors itself. -#}
+{% macro lands_lines_as_text() -%}
+    {{ return(adapter.dispatch('lands_lines_as_text', 'snowcart')()) }}
+{%- endmacro %}
+
+{% macro default__lands_lines_as_text() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro duckdb__lands_lines_as_text() -%}
+    {{ return(false) }}
+{%- endmacro %}

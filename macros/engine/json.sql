@@ -105,3 +105,34 @@
             then json_array_length({{ json_expr }}, '$.{{ key }}')
     end
 {%- endmacro %}
+
+{#- Why a landed line is no event, NULL when it is one: the embedded pipe's
+    rules (snowcart/engines/duckdb/pipe.py), for the lines the Snowflake pipes
+    land as text. A JSON object with a string event_id is an event; the rest
+    is told apart in the pipe's order. `payload`: set when a pipe parsed the
+    line itself (such a line is an event). -#}
+{% macro line_load_error(payload, line) -%}
+    {{ return(adapter.dispatch('line_load_error', 'snowcart')(payload, line)) }}
+{%- endmacro %}
+
+{% macro default__line_load_error(payload, line) -%}
+    {%- set parsed = 'try_parse_json(' ~ line ~ ')' -%}
+    case
+        when {{ payload }} is not null then null
+        when {{ line }} is null or trim({{ line }}) = '' then 'empty line'
+        -- the lines file format replaces invalid UTF-8 with U+FFFD
+        when contains({{ line }}, '\uFFFD') then 'invalid UTF-8'
+        when {{ parsed }} is null then 'malformed JSON'
+        when left(to_json({{ parsed }}), 1) != '{' then 'not a JSON object'
+        when coalesce(to_json({{ parsed }}:event_id), 'null') = 'null'
+            then 'missing required field event_id'
+        when left(to_json({{ parsed }}:event_id), 1) != '"'
+            then 'wrong type for event_id: ' || typeof({{ parsed }}:event_id)
+    end
+{%- endmacro %}
+
+{#- The embedded pipe lands events only (it rejects the rest into
+    ops.load_errors before they reach a landing table). -#}
+{% macro duckdb__line_load_error(payload, line) -%}
+    cast(null as varchar)
+{%- endmacro %}

@@ -1,7 +1,11 @@
 {#- The landing (raw) tables the pipe loads into: one per stage folder, the
     event as a JSON document plus where and when it was loaded from, the same
     metadata Snowflake's COPY INTO captures (METADATA$FILENAME,
-    METADATA$FILE_ROW_NUMBER, METADATA$START_SCAN_TIME). Idempotent: never
+    METADATA$FILE_ROW_NUMBER, METADATA$START_SCAN_TIME), and `_line`: the
+    Snowflake pipes land each line there as text, payload NULL, for staging to
+    parse (stream_source), so a line that is no event is kept with a reason
+    (qrn_shop__unloadable_lines); the embedded pipe parses lines itself, keeps
+    those in ops.load_errors, and leaves `_line` NULL. Idempotent: never
     drops or alters an existing table. Run on-run-start and by setup
     (`dbt run-operation create_landing_tables`), with the stream offsets table.
 
@@ -33,7 +37,8 @@
         payload {{ snowcart.sql_type('json') }},
         _file_name varchar,
         _file_row_number bigint,
-        _loaded_at {{ snowcart.sql_type('timestamp') }}
+        _loaded_at {{ snowcart.sql_type('timestamp') }},
+        _line varchar
     );
     {% endfor -%}
     {%- endif -%}

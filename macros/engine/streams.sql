@@ -66,15 +66,24 @@
 
 {% macro default__stream_source(source_name, table_name) -%}
     {%- set landing = source(source_name, table_name) -%}
-    {%- if is_incremental() -%}
+    {%- set rows = (
+        landing.database ~ '.' ~ landing.schema ~ '.' ~ snowcart.stream_name(table_name)
+        if is_incremental() else landing
+    ) -%}
+    {#- The pipes land lines as text (`_line`): parsed here, and a line that is
+        no event left to qrn_shop__unloadable_lines. `payload` is set on rows a
+        pipe from before that loaded parsed. -#}
         (
-            select payload, _file_name, _file_row_number, _loaded_at
-            from {{ landing.database }}.{{ landing.schema }}.{{ snowcart.stream_name(table_name) }}
-            where metadata$action = 'INSERT'
+            select
+                coalesce(payload, try_parse_json(_line)) as payload,
+                _file_name,
+                _file_row_number,
+                _loaded_at
+            from {{ rows }}
+            where
+                {% if is_incremental() %}metadata$action = 'INSERT' and {% endif -%}
+                {{ snowcart.line_load_error('payload', '_line') }} is null
         )
-    {%- else -%}
-        {{ landing }}
-    {%- endif -%}
 {%- endmacro %}
 
 {% macro duckdb__stream_source(source_name, table_name) -%}

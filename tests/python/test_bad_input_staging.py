@@ -719,7 +719,8 @@ def test_snowflake_sql_applies_the_same_rules_first_and_incremental_runs(tmp_pat
         with snowflake.connector.connect(**config.connect_args("raw")) as con:
             for number, event in enumerate(events, start=1):
                 con.cursor().execute(
-                    "insert into raw.orders select parse_json(%s), %s, %s, current_timestamp()",
+                    "insert into raw.orders (payload, _file_name, _file_row_number, _loaded_at)"
+                    " select parse_json(%s), %s, %s, current_timestamp()",
                     (event, file_name, number),
                 )
 

@@ -9,9 +9,10 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import snowflake.connector
 import sqlglot
-from conftest import PROJECT_DIR, dbt, line_net_revenue
+from conftest import PROJECT_DIR, dbt, line_net_revenue, simulate
 from test_pr_check import copy_working_tree
 
 from snowcart.engines.snowflake.connection import SnowflakeConfig
@@ -269,7 +270,9 @@ def test_snowflake_sql_flattens_and_prices_order_lines(tmp_path, fakesnow_port):
         cursor = con.cursor()
         for number, event in enumerate(events + events[:5], start=1):  # 5 re-deliveries
             cursor.execute(
-                "insert into raw.orders select parse_json(%s), 'orders/batch.ndjson', %s, current_timestamp()",
+                # As the pipes land a line: text, parsed by staging.
+                "insert into raw.orders (_line, _file_name, _file_row_number, _loaded_at)"
+                " select %s, 'orders/batch.ndjson', %s, current_timestamp()",
                 (event, number),
             )
     result = dbt(*FAKESNOW_BUILD, home=tmp_path, **env)
@@ -317,6 +320,100 @@ def test_snowflake_sql_flattens_and_prices_order_lines(tmp_path, fakesnow_port):
     assert "snowcart.staging.base_shop__order_lines__fct_sales" in sql.lower()
     assert "_loaded_at > cast(" not in sql
     sqlglot.parse_one(sql, read="snowflake")
+
+
+# Lines a producer may send, each an event or not, and why not (the embedded
+# pipe's reasons, as reconcile and Pipeline health show them).
+LANDED_LINES = [
+    ('{"event_id": "P1", "event_type": "payment_authorized", "payment_id": "PM1"}', None),
+    ("", "empty line"),
+    ("   ", "empty line"),
+    ('{"event_id": "P2", "payment_id": ', "malformed JSON"),
+    ("not json at all", "malformed JSON"),
+    ('["P3"]', "not a JSON object"),
+    ("42", "not a JSON object"),
+    ('{"payment_id": "PM4"}', "missing required field event_id"),
+    ('{"event_id": null, "payment_id": "PM5"}', "missing required field event_id"),
+    ('{"event_id": 6, "payment_id": "PM6"}', "wrong type for event_id"),
+    ('{"event_id": {"id": "P7"}}', "wrong type for event_id"),
+    ('{"event_id": "P8", "note": "caf\ufffd"}', "invalid UTF-8"),
+    ('{"event_id": "P9", "event_type": "payment_failed", "payment_id": "PM9"}', None),
+]
+
+
+def expected_reason(line: str) -> str | None:
+    """The reason for a line, from Python's own JSON parser."""
+    if not line.strip():
+        return "empty line"
+    if "\ufffd" in line:
+        return "invalid UTF-8"
+    try:
+        parsed = json.loads(line)
+    except json.JSONDecodeError:
+        return "malformed JSON"
+    if not isinstance(parsed, dict):
+        return "not a JSON object"
+    if parsed.get("event_id") is None:
+        return "missing required field event_id"
+    return None if isinstance(parsed["event_id"], str) else "wrong type for event_id"
+
+
+def test_snowflake_lands_every_line_and_keeps_the_ones_that_are_no_event(tmp_path, fakesnow_port):
+    """Snowflake's pipes land each line as text (`_line`; ON_ERROR = CONTINUE would
+    skip a malformed line, visible only in COPY_HISTORY). Staging parses them:
+    every landed line is an event in staging or in qrn_shop__unloadable_lines
+    with the embedded pipe's reason, so reconcile adds up lines = loaded +
+    rejected. fakesnow (a test double of Snowflake) cannot run the pipes'
+    COPY: the lines are inserted as the pipe lands them."""
+    assert [reason for _, reason in LANDED_LINES] == [
+        expected_reason(line) for line, _ in LANDED_LINES
+    ]
+    env = {"FAKESNOW_PORT": str(fakesnow_port)}
+    prepared = dbt("run-operation", "create_landing_tables", "--target", "fakesnow",
+                   home=tmp_path, **env)  # fmt: skip
+    assert prepared.returncode == 0, prepared.stdout[-2000:]
+    config = SnowflakeConfig.for_fakesnow(fakesnow_port)
+    with snowflake.connector.connect(**config.connect_args("raw")) as con:
+        con.cursor().executemany(
+            "insert into raw.payments (_line, _file_name, _file_row_number, _loaded_at)"
+            " values (%s, 'payments/batch.ndjson.gz', %s, current_timestamp())",
+            [(line, number) for number, (line, _) in enumerate(LANDED_LINES, start=1)],
+        )
+    models = ["base_shop__payments", "stg_shop__payments", "qrn_shop__payments",
+              "qrn_shop__unloadable_lines"]  # fmt: skip
+    build = dbt("run", "--target", "fakesnow", "--select", *models, home=tmp_path, **env)
+    assert build.returncode == 0, build.stdout[-3000:]
+    with snowflake.connector.connect(**config.connect_args("raw")) as con:
+        cursor = con.cursor()
+        rejected = cursor.execute(
+            "select _file_row_number, load_error_reason from quarantine.qrn_shop__unloadable_lines"
+            " where table_name = 'payments' order by 1"
+        ).fetchall()
+        (staged,) = cursor.execute("select count(*) from staging.base_shop__payments").fetchone()
+    expected = [(n, reason) for n, (_, reason) in enumerate(LANDED_LINES, start=1) if reason]
+    # fakesnow's TYPEOF names no JSON type: the type after the colon is not compared.
+    assert [(int(n), reason.split(":")[0]) for n, reason in rejected] == expected
+    assert staged == len(LANDED_LINES) - len(expected) == 2
+
+    # The embedded engine has no such model: its pipe rejects these lines itself,
+    # with the same reasons (invalid UTF-8 as real bytes there; DuckDB names the
+    # byte and the JSON type).
+    duck = manifest_for("dev", tmp_path, tmp_path)
+    assert "model.snowcart.qrn_shop__unloadable_lines" not in duck["nodes"]
+    home = tmp_path / "embedded"
+    stage_file = home / "stage" / "payments" / "batch-0000000001.ndjson"
+    stage_file.parent.mkdir(parents=True)
+    stage_file.write_bytes(b"".join(
+        line.encode().replace("\ufffd".encode(), b"\xff") + b"\n" for line, _ in LANDED_LINES
+    ))  # fmt: skip
+    drained = simulate("--events", "0", "--home", str(home))
+    assert drained.returncode == 0, drained.stderr + drained.stdout
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        embedded = con.execute(
+            "select line_number, regexp_replace(reason, '(: .*| at byte [0-9]+)$', '')"
+            " from ops.load_errors order by 1"
+        ).fetchall()
+    assert embedded == expected
 
 
 def manifest_for(target: str, home: Path, tmp_path: Path, *args: str, **env: str) -> dict:

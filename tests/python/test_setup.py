@@ -40,7 +40,9 @@ S3_FLAGS = [
     "--aws-role-arn",
     "arn:aws:iam::123456789012:role/snowcart-ingest",
 ]
-LANDING_COLUMNS = ["payload", "_file_name", "_file_row_number", "_loaded_at"]
+LANDING_COLUMNS = ["payload", "_file_name", "_file_row_number", "_loaded_at", "_line"]
+# What a pipe fills: each line as text, and where and when it came from.
+COPIED_COLUMNS = ["_line", "_file_name", "_file_row_number", "_loaded_at"]
 
 # Statement kinds, recognised from the SQL text alone (anything else fails the test).
 KINDS = [
@@ -53,6 +55,7 @@ KINDS = [
     ("file format", r"CREATE FILE FORMAT IF NOT EXISTS .*"),
     ("stage", r"CREATE STAGE IF NOT EXISTS .*"),
     ("table", r"CREATE TABLE IF NOT EXISTS .*"),
+    ("add column", r"ALTER TABLE [\w.]+ ADD COLUMN IF NOT EXISTS \w+ \w+"),
     ("pipe", r"CREATE PIPE IF NOT EXISTS .*"),
     ("stream", r"CREATE STREAM IF NOT EXISTS .*"),
     ("task", r"CREATE TASK IF NOT EXISTS .*"),
@@ -65,7 +68,7 @@ GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON (?P<on>.+) TO ROLE (?P<role>\
 
 # What fakesnow 0.12 runs, tried statement by statement: everything else in the
 # script is a parser error there (checked below, so this list cannot go stale).
-FAKESNOW_KINDS = ("use role", "database", "schema", "file format", "stage", "table")
+FAKESNOW_KINDS = ("use role", "database", "schema", "file format", "stage", "table", "add column")
 NOT_IN_FAKESNOW = (
     "warehouse",
     "resource monitor",
@@ -145,8 +148,9 @@ def test_every_statement_parses_as_snowflake_sql(variant, script, s3_script):
         "resource monitor": 1,
         "attach monitor": 1,
         "database": 1,
-        "file format": 1,
+        "file format": 2,
         "table": len(tables),
+        "add column": len(tables),
         "pipe": len(tables) * (2 if variant == "with S3" else 1),
         "stream": sum(len(models) for models in consumers.values()),
         "task": len(consumers),
@@ -192,6 +196,7 @@ def test_landing_tables_match_the_dbt_macro(script):
             ("_file_name", "VARCHAR"),
             ("_file_row_number", "DECIMAL(38, 0)"),  # NUMBER
             ("_loaded_at", "TIMESTAMPNTZ"),
+            ("_line", "VARCHAR"),
         ]
 
 
@@ -213,7 +218,7 @@ def test_pipes_copy_with_file_metadata_and_continue_on_error(s3_script):
             copy = sqlglot.parse_one(pipe[pipe.index("COPY INTO") :], read="snowflake")
             assert isinstance(copy, exp.Copy)
             assert copy.this.this.sql() == f"SNOWCART.raw.{table}"
-            assert [c.name for c in copy.this.expressions] == LANDING_COLUMNS
+            assert [c.name for c in copy.this.expressions] == COPIED_COLUMNS
             select = copy.find(exp.Select)
             assert [e.sql("snowflake") for e in select.expressions] == [
                 "$1",
@@ -224,7 +229,7 @@ def test_pipes_copy_with_file_metadata_and_continue_on_error(s3_script):
             assert f"FROM @SNOWCART.raw.{stage}/{table}/" in pipe
             params = {p.this.name.upper(): p for p in copy.args["params"]}
             assert params["ON_ERROR"].expression.name.upper() == "CONTINUE"
-            assert "FORMAT_NAME='SNOWCART.raw.ndjson_format'" in params["FILE_FORMAT"].sql(
+            assert "FORMAT_NAME='SNOWCART.raw.ndjson_lines_format'" in params["FILE_FORMAT"].sql(
                 "snowflake"
             )
 

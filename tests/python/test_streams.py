@@ -18,7 +18,7 @@ EVENT = '{{"event_id":"E{n}","event_type":"order_placed","order_id":"O{n}","cust
 def land(con, numbers, loaded_at):
     for n in numbers:
         con.execute(
-            "insert into raw.orders values (json(?), 'f', ?, ?)",
+            "insert into raw.orders (payload, _file_name, _file_row_number, _loaded_at) values (json(?), 'f', ?, ?)",
             [EVENT.format(n=n), n, loaded_at],
         )
 
@@ -65,6 +65,25 @@ def test_offsets_move_with_the_consuming_build_only(tmp_path):
     assert rows == 5
 
 
+def test_offsets_kept_as_load_times_become_rowids_without_a_reread(tmp_path):
+    """A warehouse from before rowid offsets holds only `offset_loaded_at`; the
+    on-run-start DDL turns it into the same position as a rowid (the embedded
+    pipe stamped loads in commit order), so nothing consumed is read again and
+    nothing unconsumed is skipped."""
+    assert dbt("run-operation", "create_landing_tables", home=tmp_path).returncode == 0
+    path = str(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(path) as con:
+        land(con, [1, 2, 3], "2026-01-01 10:00:00")
+    assert dbt("build", "--select", "base_shop__orders", home=tmp_path).returncode == 0
+    with duckdb.connect(path) as con:
+        land(con, [4, 5], "2026-01-01 10:00:05")
+        # The table as it was before offsets were rowids.
+        con.execute("alter table ops.stream_offsets drop column offset_rowid")
+    assert dbt("run-operation", "create_landing_tables", home=tmp_path).returncode == 0
+    with duckdb.connect(path, read_only=True) as con:
+        assert EmbeddedStreams(con, "raw").backlog("orders", "base_shop__orders") == 2
+
+
 def land_batch(con, batch, loaded_at: datetime) -> None:
     """One load of every table of a generated batch, stamped `loaded_at`, the way
     Snowpipe stamps a file: with when it started, not when it committed."""
@@ -72,7 +91,7 @@ def land_batch(con, batch, loaded_at: datetime) -> None:
         if not lines:
             continue
         con.executemany(
-            f"insert into raw.{table} values (json(?), ?, ?, ?)",
+            f"insert into raw.{table} (payload, _file_name, _file_row_number, _loaded_at) values (json(?), ?, ?, ?)",
             [[line, f"batch{batch.number}/{table}.ndjson", row, loaded_at]
              for row, line in enumerate(lines, 1)],
         )  # fmt: skip

@@ -39,6 +39,8 @@ REPORTING_SCHEMA = "analytics"
 STAGE = "landing"
 S3_STAGE = "landing_s3"
 FILE_FORMAT = "ndjson_format"
+# The pipes read each line as text with it (sql/internal_stage.sql).
+LINES_FORMAT = "ndjson_lines_format"
 RESOURCE_MONITOR = "SNOWCART_MONITOR"
 # The monitor's monthly quota, from the arithmetic in docs/snowflake.md ("What
 # it costs"). While orders stream, the 1-minute marts refresh at least once a
@@ -133,6 +135,10 @@ class SnowflakePlan:
     @property
     def file_format(self) -> str:
         return self.raw_object(FILE_FORMAT)
+
+    @property
+    def lines_format(self) -> str:
+        return self.raw_object(LINES_FORMAT)
 
     @property
     def transform_schemas(self) -> list[str]:

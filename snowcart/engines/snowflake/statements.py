@@ -78,10 +78,13 @@ def object_groups(plan: SnowflakePlan) -> list[Group]:
             + [statement("schema", schema=plan.schema(name)) for name in plan.schemas],
         ),
         Group(
-            "File format and named internal stage the producer PUTs NDJSON files to",
+            "File formats (NDJSON, and its lines as text for the pipes) and the named internal stage the producer PUTs files to",
             plan.setup_role,
             statements(
-                "internal_stage", file_format=plan.file_format, stage=plan.raw_object(STAGE)
+                "internal_stage",
+                file_format=plan.file_format,
+                lines_format=plan.lines_format,
+                stage=plan.raw_object(STAGE),
             ),
         ),
     ]
@@ -93,7 +96,7 @@ def pipe_copy(plan: SnowflakePlan, table: str, stage: str) -> Sql:
         table=plan.raw_object(table),
         stage=plan.raw_object(stage),
         folder=table,
-        file_format=plan.file_format,
+        lines_format=plan.lines_format,
     )
 
 
@@ -103,7 +106,11 @@ def ingest_groups(plan: SnowflakePlan) -> list[Group]:
         Group(
             "Landing tables (same columns as macros/engine/landing_tables.sql)",
             plan.setup_role,
-            [statement("landing_table", table=plan.raw_object(table)) for table in plan.tables],
+            [
+                sql
+                for table in plan.tables
+                for sql in statements("landing_table", table=plan.raw_object(table))
+            ],
         ),
         Group(
             "Pipes: one per landing table over the internal stage "

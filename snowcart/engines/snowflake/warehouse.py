@@ -89,7 +89,8 @@ class SnowflakeWarehouse:
     def ingest(self) -> LoadReport:
         """PUT new stage files to the internal stage and ask each table's pipe to
         load them. Snowpipe loads asynchronously, so the report counts files
-        handed over; COPY_HISTORY shows rows loaded and rejected."""
+        handed over; every line lands, the ones that are no event in
+        qrn_shop__unloadable_lines."""
         pending = self._pending()
         report = LoadReport()
         if not pending:
@@ -161,8 +162,9 @@ class SnowflakeWarehouse:
         return [model for (_, model), has_data in zip(pairs, row, strict=True) if has_data]
 
     def record_health(self) -> None:
-        # Snowflake does not count a stream's rows without reading it; its load
-        # errors are in COPY_HISTORY (docs/snowflake.md).
+        # Snowflake does not count a stream's rows without reading it; the lines
+        # that are no event are in quarantine.qrn_shop__unloadable_lines
+        # (docs/snowflake.md, "Every line lands").
         return None
 
     def record_refresh(self, job, started_at, duration_s, status, rows, error) -> None:
