@@ -58,17 +58,15 @@
         would move production's offset and production would never build those
         rows. It reads the whole landing table; the merge on the unique key keeps
         every event once. -#}
-    {%- if var('pr_schema', none) -%}
-        {{ return(source(source_name, table_name)) }}
-    {%- endif -%}
-    {{ return(adapter.dispatch('stream_source', 'snowcart')(source_name, table_name)) }}
+    {%- set from_stream = is_incremental() and not var('pr_schema', none) -%}
+    {{ return(adapter.dispatch('stream_source', 'snowcart')(source_name, table_name, from_stream)) }}
 {%- endmacro %}
 
-{% macro default__stream_source(source_name, table_name) -%}
+{% macro default__stream_source(source_name, table_name, from_stream) -%}
     {%- set landing = source(source_name, table_name) -%}
     {%- set rows = (
         landing.database ~ '.' ~ landing.schema ~ '.' ~ snowcart.stream_name(table_name)
-        if is_incremental() else landing
+        if from_stream else landing
     ) -%}
     {#- The pipes land lines as text (`_line`): parsed here, and a line that is
         no event left to qrn_shop__unloadable_lines. `payload` is set on rows a
@@ -81,15 +79,15 @@
                 _loaded_at
             from {{ rows }}
             where
-                {% if is_incremental() %}metadata$action = 'INSERT' and {% endif -%}
+                {% if from_stream %}metadata$action = 'INSERT' and {% endif -%}
                 {{ snowcart.line_load_error('payload', '_line') }} is null
         )
 {%- endmacro %}
 
-{% macro duckdb__stream_source(source_name, table_name) -%}
+{% macro duckdb__stream_source(source_name, table_name, from_stream) -%}
     {%- set landing = source(source_name, table_name) -%}
     {#- `dbt build --empty` reads no row (and a limited relation has no rowid). -#}
-    {%- if is_incremental() and landing.limit != 0 -%}
+    {%- if from_stream and landing.limit != 0 -%}
         (
             select * from {{ landing }}
             where rowid > {{ snowcart.consumed_rowid(snowcart.stream_name(table_name)) }}

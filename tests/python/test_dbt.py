@@ -395,6 +395,14 @@ def test_snowflake_lands_every_line_and_keeps_the_ones_that_are_no_event(tmp_pat
     assert [(int(n), reason.split(":")[0]) for n, reason in rejected] == expected
     assert staged == len(LANDED_LINES) - len(expected) == 2
 
+    # A pull request's build reads the whole landing table, parsed the same way.
+    pr = dbt("compile", "--target", "fakesnow", "--select", "base_shop__payments",
+             "--vars", '{"pr_schema": "pr_1"}', "--target-path", str(tmp_path / "target-pr"),
+             home=tmp_path, **env)  # fmt: skip
+    assert pr.returncode == 0, pr.stdout[-2000:]
+    compiled = next((tmp_path / "target-pr").rglob("base_shop__payments.sql")).read_text()
+    assert "try_parse_json(_line)" in compiled and "__base_shop__payments" not in compiled
+
     # The embedded engine has no such model: its pipe rejects these lines itself,
     # with the same reasons (invalid UTF-8 as real bytes there; DuckDB names the
     # byte and the JSON type).
