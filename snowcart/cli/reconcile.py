@@ -5,12 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-from snowcart.errors import SnowcartError
-
-if TYPE_CHECKING:
-    pass
 
 from snowcart.cli.common import OneLineParser, run_guarded
 
@@ -25,6 +19,12 @@ def reconcile_main(argv: Sequence[str] | None = None) -> int:
             "Run it while no pipeline holds the warehouse."
         ),
     )
+    parser.add_argument(
+        "--target",
+        choices=["dev", "snowflake"],
+        default=None,
+        help="the warehouse to count in (default: $SNOWCART_TARGET or dev)",
+    )
     parser.add_argument("--home", default=None, help="as for simulate.py")
     args = parser.parse_args(argv)
     return run_guarded(lambda stop: _reconcile(args), lambda: _settings(args))
@@ -33,30 +33,19 @@ def reconcile_main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace):
     from snowcart.settings import Settings
 
-    return Settings.locate("dev", args.home)
+    return Settings.locate(args.target, args.home)
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    import duckdb
     from rich.console import Console
     from rich.table import Table
 
-    from snowcart.engines.duckdb.health import check_warehouse_file
+    from snowcart.engines import engine_for
     from snowcart.reconcile import reconcile
     from snowcart.settings import Settings
 
-    settings = Settings.resolve("dev", args.home)
-    if not settings.warehouse_path.exists():
-        raise SnowcartError(f"no warehouse at {settings.warehouse_path}; run simulate.py first")
-    # Every block of every table read once: a file damaged where reconcile's own
-    # queries never read (a mart's blocks) is found here, before any count.
-    check_warehouse_file(settings.warehouse_path)
-    try:
-        result = reconcile(settings)
-    except duckdb.IOException as error:
-        raise SnowcartError(
-            f"cannot open the warehouse read-only (is a pipeline running?): {error}"
-        ) from error
+    settings = Settings.resolve(args.target, args.home)
+    result = reconcile(settings, engine_for(settings).open_load_counts())
     columns = [
         "emitted",
         "staged_lines",

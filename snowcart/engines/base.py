@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from snowcart.engines.dbt_runner import Dbt
+    from snowcart.reconcile import LoadCounts
 
 
 @dataclass
@@ -270,3 +271,6 @@ class Engine(Protocol):
 
     def open_reader(self) -> MartReader:
         """A read-only view of the marts (the dashboard, BI)."""
+
+    def open_load_counts(self) -> AbstractContextManager[LoadCounts]:
+        """What the warehouse holds of each landing table, for reconcile.py."""

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import threading
 
     from snowcart.engines.base import SetupOptions
+    from snowcart.engines.duckdb.reconcile import DuckDBLoadCounts
     from snowcart.engines.duckdb.serving import ServingReader
     from snowcart.engines.duckdb.warehouse import DuckDBWarehouse
     from snowcart.settings import Settings
@@ -33,3 +34,8 @@ class DuckDBEngine:
         from snowcart.engines.duckdb.serving import ServingReader
 
         return ServingReader(self.settings.serving_path)
+
+    def open_load_counts(self) -> DuckDBLoadCounts:
+        from snowcart.engines.duckdb.reconcile import DuckDBLoadCounts
+
+        return DuckDBLoadCounts(self.settings.warehouse_path)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from snowcart.engines.base import SetupOptions
     from snowcart.engines.snowflake.reader import SnowflakeReader
+    from snowcart.engines.snowflake.reconcile import SnowflakeLoadCounts
     from snowcart.engines.snowflake.warehouse import SnowflakeWarehouse
     from snowcart.settings import Settings
 
@@ -34,3 +35,12 @@ class SnowflakeEngine:
         from snowcart.engines.snowflake.reader import SnowflakeReader
 
         return SnowflakeReader(SnowflakeConfig.for_target(self.settings.target))
+
+    def open_load_counts(self) -> SnowflakeLoadCounts:
+        from snowcart.engines.snowflake.connection import SnowflakeConfig
+        from snowcart.engines.snowflake.reconcile import SnowflakeLoadCounts
+        from snowcart.settings import raw_schema
+
+        return SnowflakeLoadCounts(
+            SnowflakeConfig.for_target(self.settings.target), raw_schema(self.settings.project_dir)
+        )

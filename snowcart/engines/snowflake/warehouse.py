@@ -30,9 +30,13 @@ def put_sql(raw: str, staged: StagedFile) -> str:
 
 
 def staged_path(staged: StagedFile) -> str:
-    """Where PUT puts a file, relative to the stage: AUTO_COMPRESS adds .gz."""
-    suffix = "" if staged.path.name.endswith(".gz") else ".gz"
-    return f"{staged.table}/{staged.path.name}{suffix}"
+    """Where PUT puts a file, relative to the stage."""
+    return staged_name(f"{staged.table}/{staged.path.name}")
+
+
+def staged_name(name: str) -> str:
+    """A local stage file's name (`table/file`) on the stage: AUTO_COMPRESS adds .gz."""
+    return name if name.endswith(".gz") else f"{name}.gz"
 
 
 def _logged_name(line: str) -> str:
