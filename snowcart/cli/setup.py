@@ -18,6 +18,7 @@ SETUP_TARGET_FLAGS = {
     "--storage-integration": "snowflake",
     "--aws-role-arn": "snowflake",
     "--credit-quota": "snowflake",
+    "--verify": "snowflake",
     "--home": "dev",
 }
 S3_FLAGS = ("--s3-url", "--storage-integration", "--aws-role-arn")
@@ -40,6 +41,14 @@ def setup_parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="print what would be created (the SQL, for snowflake) and change nothing",
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        default=None,
+        help="snowflake: after setup, check the account in a scratch database of its own "
+        "(loads, streams, dynamic tables, tasks, roles; dropped at the end); with --dry-run, "
+        "print its statements",
     )
     parser.add_argument(
         "--home",
@@ -91,6 +100,7 @@ def setup_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"S3 auto-ingest also needs {', '.join(missing)}")
     return SetupOptions(
         dry_run=args.dry_run,
+        verify=bool(args.verify),
         credit_quota=args.credit_quota,
         s3=S3Ingest(args.s3_url, args.storage_integration, args.aws_role_arn) if s3_given else None,
     )

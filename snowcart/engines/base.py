@@ -244,6 +244,8 @@ class SetupOptions:
     configure Snowflake objects; the embedded engine has no counterpart to them."""
 
     dry_run: bool = False
+    # Check an account setup has prepared, in a scratch database (Snowflake only).
+    verify: bool = False
     # None: the engine's own default (Snowflake's is sized in its plan).
     credit_quota: int | None = None
     s3: S3Ingest | None = None

@@ -154,6 +154,15 @@ class Dbt:
             if node.resource_type == "model" and node.config.materialized == "dynamic_table"
         }
 
+    def refresh_modes(self) -> dict[str, str]:
+        """Each dynamic-table model's stated `refresh_mode` (AUTO when it states none)."""
+        self._parsed_runner()
+        return {
+            node.name: str(node.config.get("refresh_mode") or "AUTO")
+            for node in self._manifest.nodes.values()
+            if node.resource_type == "model" and node.config.materialized == "dynamic_table"
+        }
+
     def lineage(self) -> Lineage:
         self._parsed_runner()
         buildable = {

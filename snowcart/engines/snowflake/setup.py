@@ -25,6 +25,10 @@ def setup_snowflake(
     """Print the script (dry run) or run it; False if `stop` ended it early."""
     quota = {} if options.credit_quota is None else {"credit_quota": options.credit_quota}
     plan = SnowflakePlan.from_project(project_dir=settings.project_dir, s3=options.s3, **quota)
+    if options.verify:
+        from snowcart.engines.snowflake.verify import verify_account
+
+        return verify_account(settings, plan, options.dry_run, stop)
     if options.dry_run:
         print(render_script(plan), end="")
         print("-- dry run: nothing was executed.")

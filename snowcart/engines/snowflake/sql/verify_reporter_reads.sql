@@ -1,0 +1,2 @@
+-- setup.py --verify, as the reporter: reading a mart must work.
+SELECT COUNT(*) FROM {mart};
