@@ -10,10 +10,14 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from snowcart.errors import ConfigError
+
+if TYPE_CHECKING:
+    from snowcart.stages.s3 import S3Location
 
 
 def find_project_dir() -> Path:
@@ -61,6 +65,10 @@ class Settings:
     target: str
     home: Path
     project_dir: Path = PROJECT_DIR
+    # The stage when it is an S3 prefix (--stage s3://…), and the queue of its
+    # bucket's event notifications (--sqs-queue-url); None: the home's folder.
+    s3_stage: S3Location | None = None
+    sqs_queue_url: str | None = None
 
     @classmethod
     def locate(cls, target: str | None = None, home: str | os.PathLike | None = None) -> Settings:

@@ -87,6 +87,49 @@ def checked(check: Callable[[str], str]) -> Callable[[str], str]:
     return convert
 
 
+def add_stage_arguments(parser: argparse.ArgumentParser) -> None:
+    """--stage, --sqs-queue-url, --s3-endpoint-url (simulate.py, pipeline.py)."""
+    from snowcart.engines.base import s3_prefix_url
+
+    group = parser.add_argument_group("S3 stage (instead of the home's stage folder)")
+    group.add_argument(
+        "--stage",
+        type=checked(s3_prefix_url),
+        default=None,
+        metavar="S3_URL",
+        help="s3://bucket/prefix/ to write batch files to and load them from; AWS "
+        "credentials from the standard chain (environment, profile, role)",
+    )
+    group.add_argument(
+        "--sqs-queue-url",
+        default=None,
+        metavar="URL",
+        help="the queue of the bucket's s3:ObjectCreated notifications (dev target: loads "
+        "as they arrive; the prefix is also listed for lost ones)",
+    )
+    group.add_argument(
+        "--s3-endpoint-url",
+        default=None,
+        metavar="URL",
+        help="an S3-compatible endpoint (MinIO, LocalStack, moto) instead of AWS",
+    )
+
+
+def with_stage(settings: Settings, args: argparse.Namespace) -> Settings:
+    """`settings` with the S3 stage the flags name; a flag that needs --stage is refused."""
+    from dataclasses import replace
+
+    from snowcart.stages.s3 import S3Location
+
+    if args.stage is None:
+        given = [flag for flag in ("sqs_queue_url", "s3_endpoint_url") if getattr(args, flag)]
+        if given:
+            raise ConfigError(f"--{given[0].replace('_', '-')} needs --stage s3://bucket/prefix/")
+        return settings
+    location = S3Location(args.stage, args.s3_endpoint_url)
+    return replace(settings, s3_stage=location, sqs_queue_url=args.sqs_queue_url)
+
+
 class SurvivingStream:
     """A standard stream whose reader may go away (`make demo | tee log`, then
     Ctrl-C ends tee first): from the first broken pipe on, the stream's file

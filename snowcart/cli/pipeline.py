@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    pass
-
-from snowcart.cli.common import OneLineParser, check_writable, run_guarded
+from snowcart.cli.common import (
+    OneLineParser,
+    add_stage_arguments,
+    check_writable,
+    run_guarded,
+    with_stage,
+)
 
 
 def pipeline_main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +35,7 @@ def pipeline_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--drain", action="store_true", help="load and build what is staged, then exit"
     )
+    add_stage_arguments(parser)
     args = parser.parse_args(argv)
     return run_guarded(lambda stop: _pipeline(args, stop), lambda: _settings(args))
 
@@ -49,7 +52,7 @@ def _pipeline(args: argparse.Namespace, stop: threading.Event) -> int:
     from snowcart.loop.status import StatusBoard
     from snowcart.settings import Settings
 
-    settings = Settings.resolve(args.target, args.home)
+    settings = with_stage(Settings.resolve(args.target, args.home), args)
     check_writable(settings.home, settings.home / "target")
     engine = engine_for(settings)
     warehouse = engine.open_warehouse()

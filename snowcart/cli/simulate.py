@@ -13,12 +13,14 @@ if TYPE_CHECKING:
 
 from snowcart.cli.common import (
     OneLineParser,
+    add_stage_arguments,
     check_writable,
     fraction,
     non_negative_float,
     non_negative_int,
     run_guarded,
     utc_time,
+    with_stage,
 )
 
 
@@ -90,6 +92,7 @@ def simulate_parser() -> argparse.ArgumentParser:
         metavar="MAP",
         help="column mapping for other layouts, e.g. invoice=OrderNo,unit_price=Price (default: UCI Online Retail)",
     )
+    add_stage_arguments(parser)
     faults = parser.add_argument_group("fault injection (fractions of events, 0-1)")
     for name, help_text in FAULT_FLAGS.items():
         faults.add_argument(
@@ -138,7 +141,7 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
     from snowcart.sources.producer import Producer
     from snowcart.stages.local import LocalStage
 
-    settings = Settings.resolve(args.target, args.home)
+    settings = with_stage(Settings.resolve(args.target, args.home), args)
     check_writable(settings.home, settings.home / "target", settings.stage_dir)
     warehouse = engine_for(settings).open_warehouse()
     try:
@@ -150,9 +153,14 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
             replay = Replay(Path(args.replay), ColumnMapping.parse(args.replay_columns))
         warehouse.setup()
         faults = Faults(**{name: getattr(args, name) for name in FAULT_FLAGS})
+        stage = LocalStage(settings.stage_dir)
+        if settings.s3_stage is not None:
+            from snowcart.stages.s3 import S3Stage
+
+            stage = S3Stage(settings.s3_stage)
         producer = Producer(
             ShopGenerator(seed=args.seed, faults=faults),
-            LocalStage(settings.stage_dir),
+            stage,
             settings.ledger_path,
             settings.producer_state_path,
         )

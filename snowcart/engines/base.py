@@ -139,6 +139,10 @@ class Warehouse(Protocol):
     def consumers_with_data(self) -> list[str]:
         """Stream-consuming models that have unconsumed rows."""
 
+    def stage_health(self) -> dict[str, int | float | str]:
+        """Live-status fields of the stage beyond its file backlog, read after
+        `pending_files()` (an S3 stage: its oldest unloaded object, its queue)."""
+
     def record_health(self) -> Health | None:
         """Count load errors, quarantined rows and stream backlogs, and keep them
         (by table and reason) where readers see them; None: the engine cannot."""

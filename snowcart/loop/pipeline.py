@@ -237,6 +237,7 @@ class Pipeline:
         if detail or now - self._last_detail >= 3.0:
             self._last_detail = now
             fields["stage backlog (files)"] = self.warehouse.pending_files()
+            fields.update(self.warehouse.stage_health())
             health = self.warehouse.record_health()
             fields["stream backlog (rows)"] = "n/a" if health is None else health.stream_backlog
             fields["quarantined rows"] = "n/a" if health is None else health.quarantined

@@ -159,13 +159,13 @@ PHASES = (
 )
 
 
-def kill_at(point: KillPoint, home: Path, log_path: Path, deadline: float) -> None:
-    """Start the pipeline, wait for the kill point, SIGKILL it."""
+def kill_at(point: KillPoint, home: Path, log_path: Path, deadline: float, *flags: str) -> None:
+    """Start the pipeline (simulate.py with `flags`), wait for the kill point, SIGKILL it."""
     env = {**os.environ, "SNOWCART_HOME": str(home)}
     env.pop("SNOWCART_TARGET", None)
     with open(log_path, "w") as log:
         pipeline = subprocess.Popen(
-            [sys.executable, "scripts/simulate.py", "--rate", "3000", "--seed", "11"],
+            [sys.executable, "scripts/simulate.py", "--rate", "3000", "--seed", "11", *flags],
             cwd=PROJECT_DIR,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -47,6 +47,13 @@ class DuckDBWarehouse:
         self.settings = settings
         self.dbt = dbt or Dbt(settings)
         self.stage = LocalStage(settings.stage_dir)
+        # An S3 stage is brought into the local stage folder, where the pipe loads it.
+        self.mirror = None
+        if settings.s3_stage is not None:
+            from snowcart.stages.s3 import S3Mirror
+
+            self.mirror = S3Mirror(settings.s3_stage, settings.stage_dir,
+                                   settings.home / "s3_mirror.json", settings.sqs_queue_url)  # fmt: skip
         self._con: duckdb.DuckDBPyConnection | None = None
         self._newest_sale: datetime | None = None
         self._catalog_key: tuple | None = None
@@ -161,7 +168,13 @@ class DuckDBWarehouse:
         self._catalog_key = (self.dbt.manifest_version, tuple(columns))
 
     def ingest(self) -> LoadReport:
-        return self._pipe().load()
+        if self.mirror is None:
+            return self._pipe().load()
+        fetched = self.mirror.fetch()
+        report = self._pipe().load()
+        # Only now, with what they announced committed, may the notices go.
+        self.mirror.acknowledge(fetched)
+        return report
 
     def build(self) -> None:
         try:
@@ -175,8 +188,19 @@ class DuckDBWarehouse:
                 raise WarehouseDamaged(self.settings.warehouse_path, problem) from error
             raise
 
+    def stage_health(self) -> dict[str, int | float | str]:
+        if self.mirror is None:
+            return {}
+        from snowcart.stages.s3 import aws_error
+
+        try:
+            return self.mirror.health()
+        except Exception as error:  # botocore's errors: the status says it, the loop goes on
+            return {"S3 stage": aws_error(error, "unreachable").args[0][:100]}
+
     def pending_files(self) -> int:
-        return len(self._pipe().pending())
+        unfetched = self.mirror.pending() if self.mirror is not None else 0
+        return len(self._pipe().pending()) + unfetched
 
     def totals(self) -> dict[str, int | float]:
         row = self.con.execute(

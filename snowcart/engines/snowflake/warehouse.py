@@ -165,6 +165,10 @@ class SnowflakeWarehouse:
         row = self.con.cursor().execute(f"select {checks}").fetchone()
         return [model for (_, model), has_data in zip(pairs, row, strict=True) if has_data]
 
+    def stage_health(self) -> dict[str, int | float | str]:
+        # An S3 stage's backlog is the pipes' (SYSTEM$PIPE_STATUS): Snowflake's to report.
+        return {}
+
     def record_health(self) -> None:
         # Snowflake does not count a stream's rows without reading it; the lines
         # that are no event are in quarantine.qrn_shop__unloadable_lines
