@@ -512,6 +512,14 @@ def pipeline_health(data: DashboardData) -> None:
         table(health["quality"], "health-quality")
     st.subheader("Stream consumers")
     table(health["lag"], "health-lag-table")
+    if not health["stage"].empty:
+        st.subheader("S3 stage")
+        st.caption(
+            "The oldest object not loaded yet and the bucket's notices waiting in the queue, "
+            "as the pipeline last counted them (objects not brought in count in the stage "
+            "backlog of the live status)."
+        )
+        table(health["stage"], "health-stage-table")
     st.subheader("Skipped stage files")
     if health["skipped"].empty:
         st.success("No stage file skipped: the pipe loaded every entry of the stage.")

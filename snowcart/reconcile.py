@@ -105,11 +105,21 @@ class TableCounts:
     # What is not a mismatch but worth saying (no ledger, files purged, changed).
     notes: list[str] = field(default_factory=list)
 
+    # An S3 stage: objects under the table's folder of the prefix, and those
+    # the local stage does not hold as they are now (None: a folder stage).
+    objects: int | None = None
+    objects_not_in: int = 0
+
     def file(self, name: str) -> FileLines:
         return self.files.setdefault(name, FileLines(name))
 
     def check(self, has_ledger: bool, has_load_history: bool = True) -> None:
         files = list(self.files.values())
+        if self.objects_not_in:
+            self.problems.append(
+                f"{self.objects_not_in:,} of {self.objects:,} objects in the S3 stage not brought "
+                f"into the local stage yet {DRAIN}"
+            )
         self._check_ledger(files, has_ledger)
         pending = [f.name for f in files if f.stage is not None and f.pipe is None]
         if pending:
@@ -252,6 +262,10 @@ class LoadCounts(Protocol):
     # load (Snowflake's pipes land every line): nothing else to compare them with.
     has_load_history: bool
 
+    def stage_objects(self) -> dict[str, bool] | None:
+        """An S3 stage the engine brings into the local stage: each object by its
+        name relative to the prefix, True when held as it is now. None: no such stage."""
+
     def count_loads(self, counts: TableCounts) -> None:
         """Per file, the lines the pipe loaded (`counts.file(name).pipe`, named as
         in the stage); rows loaded and lines rejected; what the load history records."""
@@ -287,8 +301,12 @@ def reconcile(settings: Settings, warehouse: AbstractContextManager[LoadCounts])
     skipped = list(listing.skipped)
     results = []
     with warehouse as counter:
+        objects = counter.stage_objects()
         for table in tables:
             counts = TableCounts(table)
+            if objects is not None:
+                held = [fresh for name, fresh in objects.items() if name.startswith(f"{table}/")]
+                counts.objects, counts.objects_not_in = len(held), held.count(False)
             for name, (ledger_table, events) in ledger.items():
                 if ledger_table == table:
                     counts.file(name).emitted = events

@@ -125,6 +125,11 @@ class Settings:
         return self.home / "ledger.ndjson"
 
     @property
+    def s3_mirror_path(self) -> Path:
+        """The ETag of each S3 stage object brought into the stage folder."""
+        return self.home / "s3_mirror.json"
+
+    @property
     def producer_state_path(self) -> Path:
         return self.home / "producer.json"
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from snowcart.cli.common import OneLineParser, run_guarded
+from snowcart.cli.common import OneLineParser, add_stage_arguments, run_guarded, with_stage
 
 
 def reconcile_main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +26,7 @@ def reconcile_main(argv: Sequence[str] | None = None) -> int:
         help="the warehouse to count in (default: $SNOWCART_TARGET or dev)",
     )
     parser.add_argument("--home", default=None, help="as for simulate.py")
+    add_stage_arguments(parser)
     args = parser.parse_args(argv)
     return run_guarded(lambda stop: _reconcile(args), lambda: _settings(args))
 
@@ -44,9 +45,11 @@ def _reconcile(args: argparse.Namespace) -> int:
     from snowcart.reconcile import reconcile
     from snowcart.settings import Settings
 
-    settings = Settings.resolve(args.target, args.home)
+    settings = with_stage(Settings.resolve(args.target, args.home), args)
     result = reconcile(settings, engine_for(settings).open_load_counts())
+    s3_columns = ["objects"] if settings.s3_stage is not None else []
     columns = [
+        *s3_columns,
         "emitted",
         "staged_lines",
         "loaded",

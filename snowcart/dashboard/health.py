@@ -1,7 +1,7 @@
 """The pipeline's health as the serving layer shows it: freshness per mart, the
 refresh log and its errors, the recent event rate, the stage files the pipe
-skipped, load errors and quarantined rows by table and reason, and each stream
-consumer's backlog (DuckDB's ops tables; Snowflake has none, its dynamic tables
+skipped, load errors and quarantined rows by table and reason, each stream
+consumer's backlog, and an S3 stage's own state (DuckDB's ops tables; Snowflake has none, its dynamic tables
 refresh themselves and its loads are in COPY_HISTORY)."""
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         "select source_table, consumer, backlog_rows, recorded_at from ops.consumer_lag"
         " order by backlog_rows desc, source_table, consumer"
     )
+    stage = query("select field, value, recorded_at from ops.stage_status order by field")
     recent_rows = 0.0
     if not recent.empty and not pd.isna(recent["rows_processed"].iloc[0]):
         recent_rows = float(recent["rows_processed"].iloc[0])
@@ -75,6 +76,7 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         "load_errors": _total(quality, "load error"),
         "quarantined": _total(quality, "quarantined"),
         "lag": lag,
+        "stage": stage,
         "stream_backlog": int(lag["backlog_rows"].sum()) if not lag.empty else 0,
     }
 

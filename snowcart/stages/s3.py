@@ -106,6 +106,14 @@ class S3Stage:
             raise aws_error(error, f"cannot write {self.location.url}{name}") from error
         return StagedFile(table, Path(name))
 
+    def delete(self, name: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3.delete_object(Bucket=self.location.bucket, Key=self.key_for(name))
+        except (BotoCoreError, ClientError) as error:
+            raise aws_error(error, f"cannot delete {self.location.url}{name}") from error
+
 
 @dataclass
 class Fetched:
@@ -214,6 +222,24 @@ class S3Mirror:
         ]
         self._oldest = min((item["LastModified"] for item in items), default=None)
         return [(item["Key"], item["ETag"].strip('"')) for item in items]
+
+    def objects(self) -> dict[str, bool]:
+        """Every object under the prefix, by its name relative to it: True when
+        the local stage holds it as it is now (for reconcile)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.location.bucket, Prefix=self.location.prefix
+            )
+            return {
+                item["Key"][len(self.location.prefix) :]: self._etags.get(item["Key"])
+                == item["ETag"].strip('"')
+                for page in pages
+                for item in page.get("Contents", [])
+            }
+        except (BotoCoreError, ClientError) as error:
+            raise aws_error(error, f"cannot list {self.location.url}") from error
 
     def health(self) -> dict[str, int | float | str]:
         """Live-status fields from the last `pending()`: the oldest object not

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 import time
 from datetime import datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 import duckdb
 from conftest import run, simulate
 from test_crash import TRIAL_TIMEOUT_S, KillPoint, dbt_writes, kill_at, warehouse_commit
+from test_dashboard import TABS, app_test
 
 
 def pipeline(home: Path, *flags: str):
@@ -49,7 +51,9 @@ def query(home: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def test_events_through_a_bucket_reach_the_marts_once_and_reconcile(tmp_path, s3_bucket):
+def test_events_through_a_bucket_reach_the_marts_once_and_reconcile(
+    tmp_path, s3_bucket, monkeypatch
+):
     home = tmp_path / "home"
     result = simulate("--events", "3000", "--rate", "0", "--malformed-rate", "0.01",
                       "--duplicate-rate", "0.01", "--home", str(home), *s3_bucket.flags())  # fmt: skip
@@ -80,8 +84,33 @@ def test_events_through_a_bucket_reach_the_marts_once_and_reconcile(tmp_path, s3
     assert round(float(booked), 2) == round(sum(record["net_revenue"] for record in orders), 2)
     assert queued(s3_bucket) == 0  # every notice deleted once its object was loaded
 
-    reconciled = run([sys.executable, "scripts/reconcile.py", "--home", str(home)])
+    # The S3 stage's state, published with the marts and shown on Pipeline health.
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        stage = dict(con.execute("select field, value from ops.stage_status").fetchall())
+    assert stage == {"SQS notices waiting": "0"}  # nothing unloaded: no oldest object
+    app = app_test(monkeypatch, home)
+    app.run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    health = app.tabs[TABS.index("Pipeline health")]
+    assert "S3 stage" in [header.value for header in health.subheader]
+    [shown] = [frame.value for frame in health.dataframe if "field" in frame.value.columns]
+    assert shown[["field", "value"]].values.tolist() == [["SQS notices waiting", "0"]]
+
+    reconcile = [sys.executable, "scripts/reconcile.py", "--home", str(home), *s3_bucket.flags()]
+    reconciled = run(reconcile)
     assert reconciled.returncode == 0, reconciled.stderr + reconciled.stdout
+    orders_objects = sum(1 for name in stored if name.startswith("orders/"))
+    assert re.search(rf"│ orders +│ +{orders_objects} │", reconciled.stdout), reconciled.stdout
+
+    # An object no pipeline has brought in yet is named, not silently left out.
+    s3_bucket.client().put_object(Bucket="shop", Key="events/orders/batch-0000009999.ndjson",
+                                  Body=stored[ledger[0]["file"]])  # fmt: skip
+    behind = run(reconcile)
+    assert behind.returncode == 1
+    assert (
+        f"MISMATCH orders: 1 of {orders_objects + 1} objects in the S3 stage not brought into "
+        "the local stage yet" in behind.stderr
+    ), behind.stderr
 
 
 def notice_of(bucket, key: str) -> str:

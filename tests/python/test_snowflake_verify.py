@@ -8,6 +8,7 @@ lacks and still drops its scratch database and its temporary home."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -18,7 +19,12 @@ from conftest import run
 
 from snowcart.engines.snowflake.connection import SnowflakeConfig
 from snowcart.engines.snowflake.plan import SnowflakePlan
-from snowcart.engines.snowflake.verify import AccountCheck, dynamic_tables_check, totals_check
+from snowcart.engines.snowflake.verdicts import (
+    dynamic_tables_check,
+    pipe_status_check,
+    totals_check,
+)
+from snowcart.engines.snowflake.verify import AccountCheck
 from snowcart.settings import Settings
 
 NO_SNOWFLAKE_ENV = {name: "" for name in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER",
@@ -108,3 +114,38 @@ def test_on_fakesnow_it_stops_at_the_first_refusal_says_what_is_left_and_restore
     assert said[-1].endswith("): drop it")
     assert dict(os.environ) == before
     assert not check.home.exists()
+
+
+S3_FLAGS = ("--s3-url", "s3://my-bucket/snowcart/", "--storage-integration", "SNOWCART_S3",
+            "--aws-role-arn", "arn:aws:iam::123456789012:role/snowcart-snowflake")  # fmt: skip
+
+
+def test_with_s3_the_check_uses_a_folder_the_production_pipes_never_read():
+    checked = dry_run("--verify", *S3_FLAGS)
+    for sql in checked:
+        assert isinstance(sqlglot.parse_one(sql, read="snowflake"), sqlglot.exp.Expression), sql
+        assert not re.search(r"\bSNOWCART\b", sql), sql
+    # The storage integration is setup's: the check neither creates nor alters one.
+    assert not [sql for sql in checked if "STORAGE INTEGRATION" in sql]
+    [stage] = [
+        sql
+        for sql in checked
+        if sql.startswith("CREATE STAGE IF NOT EXISTS SNOWCART_VERIFY.raw.landing_s3")
+    ]
+    assert "URL = 's3://my-bucket/snowcart/snowcart_verify/'" in stage
+    # Production pipes read <prefix><table>/: the scratch folder is no table's.
+    setup = dry_run(*S3_FLAGS)
+    copies = [sql[sql.index("FROM @") :] for sql in setup if "_s3_pipe AUTO_INGEST" in sql]
+    assert copies and all("@SNOWCART.raw.landing_s3/snowcart_verify" not in sql for sql in copies)
+    statuses = [sql for sql in checked if "SYSTEM$PIPE_STATUS" in sql]
+    assert len(statuses) == len([sql for sql in checked if "_s3_pipe AUTO_INGEST" in sql]) > 0
+
+
+def test_s3_pipes_pass_only_when_every_one_is_running():
+    running = json.dumps({"executionState": "RUNNING", "pendingFileCount": 0})
+    assert pipe_status_check({"A.raw.orders_s3_pipe": running}).passed
+    paused = json.dumps({"executionState": "PAUSED"})
+    verdict = pipe_status_check({"A.raw.orders_s3_pipe": running, "A.raw.returns_s3_pipe": paused})
+    assert not verdict.passed and verdict.detail == "A.raw.returns_s3_pipe is PAUSED"
+    assert not pipe_status_check({"A.raw.orders_s3_pipe": "not json"}).passed
+    assert not pipe_status_check({}).passed

@@ -38,4 +38,10 @@ class DuckDBEngine:
     def open_load_counts(self) -> DuckDBLoadCounts:
         from snowcart.engines.duckdb.reconcile import DuckDBLoadCounts
 
-        return DuckDBLoadCounts(self.settings.warehouse_path)
+        mirror = None
+        if self.settings.s3_stage is not None:
+            from snowcart.stages.s3 import S3Mirror
+
+            mirror = S3Mirror(self.settings.s3_stage, self.settings.stage_dir,
+                              self.settings.s3_mirror_path)  # fmt: skip
+        return DuckDBLoadCounts(self.settings.warehouse_path, mirror)

@@ -12,7 +12,7 @@ import duckdb
 from snowcart.engines.base import Health
 from snowcart.engines.duckdb.streams import EmbeddedStreams
 
-QUALITY_TABLE, LAG_TABLE = "data_quality", "consumer_lag"
+QUALITY_TABLE, LAG_TABLE, STAGE_TABLE = "data_quality", "consumer_lag", "stage_status"
 EXAMPLE_CHARS = 200
 
 
@@ -26,6 +26,11 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"create table if not exists ops.{LAG_TABLE} (source_table varchar, consumer varchar,"
         " backlog_rows bigint, recorded_at timestamp)"
+    )
+    # An S3 stage's own state (oldest unloaded object, notices waiting); empty for a folder.
+    con.execute(
+        f"create table if not exists ops.{STAGE_TABLE} (field varchar, value varchar,"
+        " recorded_at timestamp)"
     )
 
 
@@ -41,10 +46,13 @@ def quarantine_views(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def record(
-    con: duckdb.DuckDBPyConnection, streams: EmbeddedStreams, consumers: dict[str, list[str]]
+    con: duckdb.DuckDBPyConnection,
+    streams: EmbeddedStreams,
+    consumers: dict[str, list[str]],
+    stage: dict[str, int | float | str] | None = None,
 ) -> Health:
-    """Rewrite ops.data_quality and ops.consumer_lag (each one statement) and
-    return their totals."""
+    """Rewrite ops.data_quality, ops.consumer_lag and ops.stage_status (each
+    one statement) and return their totals."""
     now = datetime.now(UTC).replace(tzinfo=None)
     parts = [
         f"""
@@ -76,6 +84,12 @@ def record(
     # Written by the one thread that also publishes: never seen half-written.
     con.execute(f"delete from ops.{LAG_TABLE}")
     con.executemany(f"insert into ops.{LAG_TABLE} values (?, ?, ?, ?)", lag)
+    con.execute(f"delete from ops.{STAGE_TABLE}")
+    if stage:
+        con.executemany(
+            f"insert into ops.{STAGE_TABLE} values (?, ?, ?)",
+            [(field, str(value), now) for field, value in stage.items()],
+        )
     (errors, quarantined) = con.execute(
         f"select coalesce(sum(row_count) filter (kind = 'load error'), 0),"
         f" coalesce(sum(row_count) filter (kind = 'quarantined'), 0) from ops.{QUALITY_TABLE}"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -11,14 +12,21 @@ from snowcart.engines.duckdb.health import check_warehouse_file
 from snowcart.errors import SnowcartError
 from snowcart.reconcile import EVENT_MODELS, OpenCounts, TableCounts, staged_counts_sql
 
+if TYPE_CHECKING:
+    from snowcart.stages.s3 import S3Mirror
+
 
 class DuckDBLoadCounts(OpenCounts):
     """The warehouse file, opened read-only for one reconciliation."""
 
     has_load_history = True
 
-    def __init__(self, warehouse_path: Path) -> None:
+    def __init__(self, warehouse_path: Path, mirror: S3Mirror | None = None) -> None:
         self.warehouse_path = warehouse_path
+        self.mirror = mirror  # an S3 stage, brought into the local stage folder
+
+    def stage_objects(self) -> dict[str, bool] | None:
+        return None if self.mirror is None else self.mirror.objects()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         if not self.warehouse_path.exists():

@@ -53,7 +53,7 @@ class DuckDBWarehouse:
             from snowcart.stages.s3 import S3Mirror
 
             self.mirror = S3Mirror(settings.s3_stage, settings.stage_dir,
-                                   settings.home / "s3_mirror.json", settings.sqs_queue_url)  # fmt: skip
+                                   settings.s3_mirror_path, settings.sqs_queue_url)  # fmt: skip
         self._con: duckdb.DuckDBPyConnection | None = None
         self._newest_sale: datetime | None = None
         self._catalog_key: tuple | None = None
@@ -95,9 +95,10 @@ class DuckDBWarehouse:
         ]
 
     def record_health(self) -> Health:
-        """ops.data_quality and ops.consumer_lag, published with the marts."""
+        """ops.data_quality, ops.consumer_lag and ops.stage_status, published with the marts."""
         streams = EmbeddedStreams(self.con, raw_schema(self.settings.project_dir))
-        return quality.record(self.con, streams, stream_consumers(self.settings.project_dir))
+        consumers = stream_consumers(self.settings.project_dir)
+        return quality.record(self.con, streams, consumers, self.stage_health())
 
     def newest_sale_at(self) -> datetime | None:
         # Above the last answer as a literal: new orders sit in the newest row

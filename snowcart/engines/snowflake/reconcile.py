@@ -28,6 +28,9 @@ class SnowflakeLoadCounts(OpenCounts):
         self.config = config
         self.raw = identifier(raw or raw_schema(), "raw schema")
 
+    def stage_objects(self) -> None:
+        return None  # an S3 stage's pipes read the bucket themselves (AUTO_INGEST)
+
     def connect(self):
         return connect(self.config, schema=self.raw, role=TRANSFORMER)
 

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,13 +25,23 @@ from snowcart.engines.snowflake.statements import (
     access_groups,
     ingest_groups,
     object_groups,
+    s3_groups,
     task_groups,
 )
-from snowcart.engines.snowflake.templates import fragment, statement, statements
+from snowcart.engines.snowflake.templates import fragment, literal, statement, statements
+from snowcart.engines.snowflake.verdicts import (
+    Check,
+    dynamic_tables_check,
+    failures,
+    pipe_status_check,
+    print_checks,
+    totals_check,
+)
 from snowcart.errors import BuildError, SnowcartError
 from snowcart.settings import Settings, identifier
 
 SCRATCH_SUFFIX = "_VERIFY"
+SCRATCH_S3_FOLDER = "snowcart_verify/"
 SEED = 20261202
 # (events, hours of shop time) per batch: the second reaches the models incrementally.
 BATCHES = ((900, 6), (400, 2))
@@ -40,62 +50,23 @@ PIPE_WAIT_S = 900.0
 POLL_S = 5.0
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
-
-
 def scratch_plan(plan: SnowflakePlan) -> SnowflakePlan:
-    return replace(plan, database=identifier(plan.database + SCRATCH_SUFFIX, "scratch database"))
+    """The scratch database; with S3, a folder of the prefix of its own, which
+    the production pipes (reading `<prefix><table>/`) never load."""
+    s3 = plan.s3 and replace(plan.s3, url=plan.s3.url + SCRATCH_S3_FOLDER)
+    database = identifier(plan.database + SCRATCH_SUFFIX, "scratch database")
+    return replace(plan, database=database, s3=s3)
 
 
 def scratch_setup(plan: SnowflakePlan) -> list[str]:
-    """Setup's statements for the scratch database; its tasks come in their own check."""
-    groups = [*object_groups(plan), *ingest_groups(plan), *access_groups(plan)]
+    """Setup's statements for the scratch database; its tasks come in their own
+    check. With S3, the stage and pipes only: the storage integration is setup's
+    (the scratch folder is inside its allowed location)."""
+    groups = [*object_groups(plan), *ingest_groups(plan)]
+    if plan.s3:
+        groups += s3_groups(plan)[1:]
+    groups += access_groups(plan)
     return [sql for group in groups for sql in group.all_statements()]
-
-
-def dynamic_tables_check(shown: list[dict], stated: dict[str, str]) -> Check:
-    """SHOW DYNAMIC TABLES rows (lower-case keys) against the refresh mode each
-    dynamic-table model states: every one there, in its mode, not suspended."""
-    found = {str(row["name"]).lower(): row for row in shown}
-    problems = [f"{name} missing" for name in sorted(set(stated) - set(found))]
-    for name, mode in sorted(stated.items()):
-        row = found.get(name)
-        if row is None:
-            continue
-        if str(row["refresh_mode"]).upper() != mode.upper():
-            reason = row.get("refresh_mode_reason") or "no reason given"
-            problems.append(f"{name} refreshes {row['refresh_mode']}, not {mode} ({reason})")
-        if str(row["scheduling_state"]).upper() != "ACTIVE":
-            problems.append(f"{name} is {row['scheduling_state']}")
-    modes = sorted({mode.upper() for mode in stated.values()})
-    detail = (
-        "; ".join(problems)
-        or f"{len(stated)} dynamic tables ACTIVE, modes as stated ({', '.join(modes)})"
-    )
-    return Check("dynamic tables: each in its stated mode, none suspended", not problems, detail)
-
-
-def failures(error: BuildError, shown: int = 3) -> str:
-    """A failed dbt run in one line: what failed, a few by name (the log has the rest)."""
-    names = [node.split(".")[-1] for node in error.failed_nodes]
-    if not names:
-        return str(error)
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return f"{len(names)} failed: {', '.join(names[:shown])}{more} (logs/dbt.log)"
-
-
-def totals_check(row: tuple, ledger: dict[str, float]) -> Check:
-    """fct_sales (orders, lines, booked revenue) against the producer's ledger."""
-    orders, lines, booked = int(row[0]), int(row[1]), round(float(row[2]), 2)
-    expected = (int(ledger["orders"]), int(ledger["order_lines"]), round(ledger["net_revenue"], 2))
-    detail = f"{orders:,} orders, {lines:,} lines, {booked:,.2f} booked"
-    if (orders, lines, booked) != expected:
-        detail += f"; the batches hold {expected[0]:,}, {expected[1]:,}, {expected[2]:,.2f}"
-    return Check("fct_sales = the batches' own totals", (orders, lines, booked) == expected, detail)
 
 
 class AccountCheck:
@@ -118,6 +89,7 @@ class AccountCheck:
         self._con = None
         self._role: str | None = None
         self._environ = dict(os.environ)
+        self._s3_written = None  # (S3Stage, name) of the object the S3 check wrote
 
     # ---------------------------------------------------------------- running
 
@@ -161,6 +133,7 @@ class AccountCheck:
             ("fct_sales totals", self._totals),
             ("tasks", self._tasks),
             ("reporter", self._reporter),
+            *((("S3 pipes", self._s3_pipes),) if self.plan.s3 else ()),
         ):
             # A check that fails with an error is a failed check; the next one runs.
             try:
@@ -205,6 +178,12 @@ class AccountCheck:
         return None
 
     def clean_up(self) -> None:
+        if self._s3_written is not None:
+            stage, name = self._s3_written
+            try:
+                stage.delete(name)
+            except SnowcartError as error:
+                self.out(f"snowcart verify: could not delete {name} from the bucket ({error})")
         try:
             if self._con is not None:
                 self.sql(statement("verify_drop_database", database=self.plan.database),
@@ -346,6 +325,40 @@ class AccountCheck:
         return Check(f"tasks: created suspended, resumed and suspended by {TRANSFORMER}", True,
                      f"{len(tasks)} tasks")  # fmt: skip
 
+    def _s3_pipes(self) -> Check:
+        """Every AUTO_INGEST pipe RUNNING, then an object written to the scratch
+        folder of the prefix lands (the bucket's notices wired, section 4)."""
+        from snowcart.stages.s3 import S3Location, S3Stage
+
+        statuses = {}
+        for table in self.plan.tables:
+            pipe = self.plan.raw_object(f"{table}_s3_pipe")
+            [row] = self.sql("SELECT " + fragment("pipe_status", pipe=pipe), self.setup_role)
+            statuses[pipe] = next(iter(row.values()))
+        running = pipe_status_check(statuses)
+        if not running.passed:
+            return running
+        table = self.plan.tables[0]
+        lines = [json.dumps({"event_id": f"snowcart-verify-{n}"}) for n in range(3)]
+        stage = S3Stage(S3Location(self.plan.s3.url))
+        written = stage.write(table, 0, lines)
+        self._s3_written = (stage, written.name)
+        self._say(f"waiting for the S3 pipe to load {self.plan.s3.url}{written.name}")
+        count = statement("verify_count_file_rows", table=self.plan.raw_object(table),
+                          file_name=literal(written.name))  # fmt: skip
+        deadline = time.monotonic() + PIPE_WAIT_S
+        while True:
+            [row] = self.sql(count)
+            landed = int(next(iter(row.values())))
+            if landed >= len(lines):
+                return Check("S3 pipes running and loading", True,
+                             f"{running.detail}; {written.name} landed {landed} lines")  # fmt: skip
+            if time.monotonic() > deadline:
+                return Check("S3 pipes running and loading", False,
+                             f"{written.name} not loaded in {PIPE_WAIT_S:.0f} s: are the bucket's "
+                             "notifications sent to the pipes' notification_channel?")  # fmt: skip
+            self.stop.wait(POLL_S)
+
     def _reporter(self) -> Check:
         mart = f"{self.plan.schema('analytics')}.fct_sales"
         values = {"schema": self.plan.schema("analytics"), "mart": mart,
@@ -383,6 +396,21 @@ def verify_statements(plan: SnowflakePlan) -> list[str]:
         statement("verify_sales_totals", table=f"{analytics}.fct_sales"),
         *(sql for group in task_groups(scratch) for sql in group.all_statements()),
         *(statement(name, task=scratch.task(table)) for name in ("resume_task", "suspend_task")),
+        *(
+            "SELECT " + fragment("pipe_status", pipe=scratch.raw_object(f"{t}_s3_pipe"))
+            for t in (scratch.tables if scratch.s3 else ())
+        ),
+        *(
+            [
+                statement(
+                    "verify_count_file_rows",
+                    table=scratch.raw_object(table),
+                    file_name=literal(f"{table}/batch-0000000000.ndjson"),
+                )
+            ]
+            if scratch.s3
+            else []
+        ),  # fmt: skip
         statement("use_role", role=REPORTER),
         statement("verify_reporter_reads", mart=values["mart"]),
         *statements("verify_reporter_refused", **values),
@@ -412,15 +440,3 @@ def verify_account(
         raise SnowcartError(f"{len(failed)} of {len(checks)} account checks failed (table above)")
     print(f"snowcart verify: all {len(checks)} checks passed")
     return True
-
-
-def print_checks(checks: list[Check]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="account check")
-    for column in ("check", "result", "detail"):
-        table.add_column(column)
-    for check in checks:
-        table.add_row(check.name, "PASS" if check.passed else "FAIL", check.detail)
-    Console(width=160).print(table)
