@@ -120,10 +120,9 @@ class Fetched:
     """What one pass brought into the local stage, and the notices to delete
     once the pipe committed it."""
 
-    objects: int = 0
     receipts: list[str] = field(default_factory=list)
-    notices: int = 0
-    # Notices for objects gone before they were read (deleted, or outside the prefix).
+    # "key: reason" for each object announced or listed that is not brought in
+    # (deleted before it was read, a folder marker, no plain name): reported once.
     ignored: list[str] = field(default_factory=list)
 
 
@@ -174,6 +173,9 @@ class S3Mirror:
                 self._listed_at = now
         except (BotoCoreError, ClientError) as error:
             raise aws_error(error, f"cannot read {self.location.url}") from error
+        finally:
+            # Once per pass: a crash before it only downloads those objects again.
+            self._save()
         return fetched
 
     def acknowledge(self, fetched: Fetched) -> None:
@@ -198,7 +200,6 @@ class S3Mirror:
                 return
             wait_s = 0  # the rest of the queue, without waiting
             for message in messages:
-                fetched.notices += 1
                 fetched.receipts.append(message["ReceiptHandle"])
                 for key, etag in _announced(message["Body"]):
                     if self._etags.get(key) != etag:
@@ -279,12 +280,18 @@ class S3Mirror:
         from botocore.exceptions import ClientError
 
         name = self._local_name(key)
-        if name is None:
-            fetched.ignored.append(f"{key}: not a plain name under {self.location.url}")
+        target = None if name is None else self.stage_root / name
+        reason = None
+        if key.endswith("/"):
+            reason = "a folder marker (a key ending in /), not a file"
+        elif target is None:
+            reason = f"not a plain name under {self.location.url}"
+        elif target.is_dir() or any(parent.is_file() for parent in target.parents):
+            reason = "its name clashes with a folder of the stage (or a file in its path)"
+        if reason is not None:
+            fetched.ignored.append(f"{key}: {reason}")
             self._etags[key] = etag  # said once, not fetched again
-            self._save()
             return
-        target = self.stage_root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.parent / f".{target.name}.s3-download"
         try:
@@ -301,8 +308,6 @@ class S3Mirror:
             os.fsync(handle.fileno())
         os.replace(temporary, target)
         self._etags[key] = answer["ETag"].strip('"')
-        self._save()
-        fetched.objects += 1
 
     def _local_name(self, key: str) -> str | None:
         """The key relative to the prefix, when it is a plain relative path."""

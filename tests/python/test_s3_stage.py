@@ -146,6 +146,8 @@ def test_every_kind_of_notice_and_a_lost_one_load_each_object_once(tmp_path, s3_
     sqs.send_message(QueueUrl=s3_bucket.queue_url, MessageBody=notice_of(s3_bucket, encoded))
     s3.put_object(Bucket="shop", Key="events/orders/gone.ndjson", Body=b'{"event_id": "x"}\n')
     s3.delete_object(Bucket="shop", Key="events/orders/gone.ndjson")
+    # A console's "create folder": a zero-byte key ending in /, listed before the files in it.
+    s3.put_object(Bucket="shop", Key="events/orders/", Body=b"")
 
     home = tmp_path / "home"
     first = pipeline(home, *s3_bucket.flags())
@@ -156,6 +158,10 @@ def test_every_kind_of_notice_and_a_lost_one_load_each_object_once(tmp_path, s3_
     [(landed,)] = query(home, "select count(*) from raw.orders")
     assert landed == len(lines_of(orders))
     assert queued(s3_bucket) == 0
+    # What is not brought in is said, once, with its reason.
+    said = first.stdout + first.stderr
+    assert "skipped events/orders/gone.ndjson: deleted before it was read" in said, said[-3000:]
+    assert "skipped events/orders/: a folder marker" in said, said[-3000:]
     # The live status's last line: the stage and its queue are empty.
     assert "stage backlog (files)=0" in first.stdout and "SQS notices waiting=0" in first.stdout
 

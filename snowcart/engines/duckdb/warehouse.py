@@ -175,6 +175,8 @@ class DuckDBWarehouse:
         report = self._pipe().load()
         # Only now, with what they announced committed, may the notices go.
         self.mirror.acknowledge(fetched)
+        report.skipped += fetched.ignored
+        report.files_skipped += len(fetched.ignored)
         return report
 
     def build(self) -> None:
