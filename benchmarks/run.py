@@ -27,6 +27,7 @@ from benchmarks import (
     bench_generator,
     bench_ingest,
     bench_pr_check,
+    bench_s3,
     bench_scaling,
 )
 from benchmarks.common import PROJECT_DIR, Section, isolate_dbt, log, scratch_dir
@@ -45,6 +46,7 @@ class Plan:
     scaling: bench_scaling.ScalingConfig
     build: bench_build.BuildConfig
     pr_check: bench_pr_check.PrCheckConfig
+    s3: bench_s3.S3Config
 
     def with_runs(self, runs: int) -> Plan:
         return Plan(
@@ -55,6 +57,7 @@ class Plan:
             replace(self.scaling, runs=runs),
             replace(self.build, runs=runs),
             replace(self.pr_check, runs=runs),
+            replace(self.s3, runs=runs),
         )
 
 
@@ -68,6 +71,9 @@ FULL = Plan(
     ),
     build=bench_build.BuildConfig(orders=1_000_000, runs=3),
     pr_check=bench_pr_check.PrCheckConfig(runs=3),
+    s3=bench_s3.S3Config(
+        batches=10, events_per_batch=20_000, rates=(1_000, 10_000), seconds=30, runs=3
+    ),
 )
 QUICK = Plan(
     generator=bench_generator.GeneratorConfig(batches=2, events_per_batch=10_000, runs=3),
@@ -77,6 +83,7 @@ QUICK = Plan(
     scaling=bench_scaling.ScalingConfig(history_lines=(10_000, 100_000), delta_lines=1_000, runs=3),
     build=bench_build.BuildConfig(orders=5_000, runs=3),
     pr_check=bench_pr_check.PrCheckConfig(runs=3),
+    s3=bench_s3.S3Config(batches=2, events_per_batch=10_000, rates=(1_000,), seconds=10, runs=3),
 )
 # What the test suite runs: every section once, as small as it still works. A
 # simulation costs ~20 s at any size, so section 3 simulates the 5,000 events that
@@ -97,6 +104,9 @@ SMOKE = Plan(
     ),
     build=bench_build.BuildConfig(orders=1_000, runs=1, share_simulation=True),
     pr_check=bench_pr_check.PrCheckConfig(runs=1, cold_list_only=True, beside_others=True),
+    s3=bench_s3.S3Config(
+        batches=2, events_per_batch=2_000, rates=(1_000,), seconds=2, runs=1, settle_s=2
+    ),
 )
 
 
@@ -170,29 +180,31 @@ def main(argv: list[str] | None = None) -> int:
         isolate_dbt(workdir)
         pr_check: Future[Section] | None = None
         if plan.pr_check.beside_others:
-            log("7/7 slim CI: make pr-check, beside sections 1-6")
+            log("7/8 slim CI: make pr-check, beside sections 1-6")
             # The sections change os.environ as they go: the copy is taken now.
             environ = dict(os.environ)
             pr_check = beside.submit(
                 watched, lambda: bench_pr_check.run(plan.pr_check, workdir, environ)
             )
-        log("1/7 generator")
+        log("1/8 generator")
         sections.append(watched(lambda: bench_generator.run(plan.generator)))
-        log("2/7 ingest stage → raw")
+        log("2/8 ingest stage → raw")
         sections.append(watched(lambda: bench_ingest.run(plan.ingest, workdir)))
-        log("3/7 end-to-end slice")
+        log("3/8 end-to-end slice")
         sections.append(watched(lambda: bench_e2e.run(plan.e2e, workdir)))
-        log("4/7 freshness")
+        log("4/8 freshness")
         sections.append(watched(lambda: bench_freshness.run(plan.freshness, workdir)))
-        log("5/7 scaling")
+        log("5/8 scaling")
         sections.append(watched(lambda: bench_scaling.run(plan.scaling, workdir)))
-        log("6/7 full build at size")
+        log("6/8 full build at size")
         sections.append(watched(lambda: bench_build.run(plan.build, workdir)))
         if pr_check is None:
-            log("7/7 slim CI: make pr-check")
+            log("7/8 slim CI: make pr-check")
             sections.append(watched(lambda: bench_pr_check.run(plan.pr_check, workdir)))
         else:
             sections.append(pr_check.result())  # raises what the section raised
+        log("8/8 S3 stage (moto)")
+        sections.append(watched(lambda: bench_s3.run(plan.s3, workdir)))
     watch.stop()
     runs = sorted(
         {
@@ -203,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             plan.scaling.runs,
             plan.build.runs,
             plan.pr_check.runs,
+            plan.s3.runs,
         }
     )
     info = RunInfo(

@@ -7,11 +7,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +17,14 @@ import pytest
 import yaml
 from xdist_groups import pytest_collection_modifyitems  # noqa: F401 (a pytest hook)
 
+from snowcart.devtools.local_servers import (
+    BIN_DIR,
+    TEST_AWS_ENVIRONMENT,
+    S3Bucket,
+    free_port,
+    moto_bucket,
+    wait_for_port,
+)
 from snowcart.settings import vars_from_environment
 from snowcart.stages.local import LocalStage
 
@@ -35,7 +40,6 @@ os.environ.setdefault("SNOWCART_CHANGE_STREAMS", "off")
 if WORKER := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = str(PROJECT_DIR / "target" / WORKER)
     os.environ["DBT_LOG_PATH"] = str(PROJECT_DIR / "logs" / WORKER)
-BIN_DIR = Path(sys.executable).parent
 
 
 # What Settings.resolve exports for dbt running in the same process.
@@ -138,12 +142,6 @@ def deliver(home: Path, batch: int, events: dict[str, list[str]]) -> None:
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def fakesnow_login(monkeypatch) -> None:
     """Snowflake settings for an in-process `fakesnow.patch()`: it accepts any
@@ -167,69 +165,15 @@ def fakesnow_port(tmp_path):
         yield port
 
 
-def wait_for_port(server: subprocess.Popen, port: int, log_path: Path, name: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError as error:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start: {log_path.read_text()}") from error
-            time.sleep(0.2)
-
-
-@dataclass(frozen=True)
-class S3Bucket:
-    """A bucket on the tests' moto server whose s3:ObjectCreated notices of
-    `url`'s prefix go to `queue_url`; AWS_* test credentials are in the environment."""
-
-    endpoint_url: str
-    url: str
-    queue_url: str
-
-    def client(self, service: str = "s3"):
-        import boto3
-
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name="us-east-1")
-
-    def flags(self) -> list[str]:
-        return ["--stage", self.url, "--sqs-queue-url", self.queue_url,
-                "--s3-endpoint-url", self.endpoint_url]  # fmt: skip
-
-
 @pytest.fixture
 def s3_bucket(tmp_path, monkeypatch) -> S3Bucket:
     """moto's S3 and SQS on a free local port, for one test: bucket `shop`,
-    prefix `events/`, a queue of its notifications."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+    prefix `events/`, a queue of its notifications; AWS test credentials in the
+    environment (for the commands the test starts)."""
+    for name, value in TEST_AWS_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    port = free_port()
-    log_path = tmp_path / "moto.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_for_port(server, port, log_path, "moto")
-        bucket = S3Bucket(f"http://127.0.0.1:{port}", "s3://shop/events/", "")
-        s3, sqs = bucket.client(), bucket.client("sqs")
-        s3.create_bucket(Bucket="shop")
-        queue_url = sqs.create_queue(QueueName="shop-events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-        s3.put_bucket_notification_configuration(
-            Bucket="shop",
-            NotificationConfiguration={"QueueConfigurations": [{
-                "QueueArn": arn["Attributes"]["QueueArn"], "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "events/"}]}},
-            }]},
-        )  # fmt: skip
-        yield S3Bucket(bucket.endpoint_url, bucket.url, queue_url)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with moto_bucket(tmp_path / "moto.log") as bucket:
+        yield bucket
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ SECTIONS = [
     "## 5. Scaling (history vs delta)",
     "## 6. Full build at size",
     "## 7. Slim CI: make pr-check",
+    "## 8. S3 stage (moto on this machine)",
     "## Profiles",
 ]
 NUMBER = r"\d[\d,]*(?:\.\d+)?"

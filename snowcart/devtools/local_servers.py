@@ -1,0 +1,109 @@
+"""Servers the tests and the benchmarks start on 127.0.0.1 and stop themselves:
+moto's S3 + SQS with a bucket whose s3:ObjectCreated notices go to a queue (the
+AUTO_INGEST wiring of a real bucket), on a free port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN_DIR = Path(sys.executable).parent
+# moto accepts any key; boto3 needs one to sign with (the standard chain reads these).
+TEST_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(server: subprocess.Popen, port: int, log_path: Path, name: str) -> None:
+    """Until the server accepts connections (observed, not a guessed delay)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError as error:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start: {log_path.read_text()}") from error
+            time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """A bucket on a local moto server whose s3:ObjectCreated notices of `url`'s
+    prefix go to `queue_url`."""
+
+    endpoint_url: str
+    url: str
+    queue_url: str
+
+    @property
+    def bucket(self) -> str:
+        return self.url.removeprefix("s3://").split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        return self.url.removeprefix("s3://").split("/", 1)[1]
+
+    def client(self, service: str = "s3"):
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=TEST_AWS_ENVIRONMENT["AWS_DEFAULT_REGION"],
+            aws_access_key_id=TEST_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=TEST_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def flags(self) -> list[str]:
+        return ["--stage", self.url, "--sqs-queue-url", self.queue_url,
+                "--s3-endpoint-url", self.endpoint_url]  # fmt: skip
+
+    def notifying(self, prefix: str, queue_name: str) -> S3Bucket:
+        """The same bucket with `prefix`'s notices going to a new queue (the
+        bucket's notification configuration is replaced)."""
+        s3, sqs = self.client(), self.client("sqs")
+        queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        s3.put_bucket_notification_configuration(
+            Bucket=self.bucket,
+            NotificationConfiguration={"QueueConfigurations": [{
+                "QueueArn": arn["Attributes"]["QueueArn"], "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+            }]},
+        )  # fmt: skip
+        return S3Bucket(self.endpoint_url, f"s3://{self.bucket}/{prefix}", queue_url)
+
+
+@contextmanager
+def moto_bucket(log_path: Path) -> Iterator[S3Bucket]:
+    """moto's S3 and SQS on a free local port: bucket `shop`, prefix `events/`,
+    a queue `shop-events` of its notices. Clients need TEST_AWS_ENVIRONMENT."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(server, port, log_path, "moto")
+        server_only = S3Bucket(f"http://127.0.0.1:{port}", "s3://shop/", "")
+        server_only.client().create_bucket(Bucket="shop")
+        yield server_only.notifying("events/", "shop-events")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
