@@ -513,12 +513,19 @@ def pipeline_health(data: DashboardData) -> None:
     st.subheader("Stream consumers")
     table(health["lag"], "health-lag-table")
     if not health["stage"].empty:
-        st.subheader("S3 stage")
-        st.caption(
-            "The oldest object not loaded yet and the bucket's notices waiting in the queue, "
-            "as the pipeline last counted them (objects not brought in count in the stage "
-            "backlog of the live status)."
-        )
+        if health["stage"]["field"].str.startswith("Kafka").any():
+            st.subheader("Kafka topics")
+            st.caption(
+                "Consumer lag: records the topics' partitions hold beyond what the warehouse "
+                "loaded, as the pipeline last counted them."
+            )
+        else:
+            st.subheader("S3 stage")
+            st.caption(
+                "The oldest object not loaded yet and the bucket's notices waiting in the queue, "
+                "as the pipeline last counted them (objects not brought in count in the stage "
+                "backlog of the live status)."
+            )
         table(health["stage"], "health-stage-table")
     st.subheader("Skipped stage files")
     if health["skipped"].empty:

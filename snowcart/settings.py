@@ -17,6 +17,7 @@ import yaml
 from snowcart.errors import ConfigError
 
 if TYPE_CHECKING:
+    from snowcart.stages.kafka import KafkaSettings
     from snowcart.stages.s3 import S3Location
 
 
@@ -69,6 +70,8 @@ class Settings:
     # bucket's event notifications (--sqs-queue-url); None: the home's folder.
     s3_stage: S3Location | None = None
     sqs_queue_url: str | None = None
+    # Kafka topics instead of a stage (simulate.py --sink kafka, pipeline.py --source kafka).
+    kafka: KafkaSettings | None = None
 
     @classmethod
     def locate(cls, target: str | None = None, home: str | os.PathLike | None = None) -> Settings:

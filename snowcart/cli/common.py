@@ -130,6 +130,73 @@ def with_stage(settings: Settings, args: argparse.Namespace) -> Settings:
     return replace(settings, s3_stage=location, sqs_queue_url=args.sqs_queue_url)
 
 
+def add_kafka_arguments(parser: argparse.ArgumentParser, flag: str) -> None:
+    """`--sink kafka` (simulate.py) or `--source kafka` (pipeline.py), and where the topics are."""
+    group = parser.add_argument_group(
+        "Kafka topics (instead of a stage; credentials from SNOWCART_KAFKA_* variables)"
+    )
+    group.add_argument(
+        f"--{flag}",
+        choices=["stage", "kafka"],
+        default="stage",
+        help="kafka: one topic per landing table instead of stage files",
+    )
+    group.add_argument(
+        "--bootstrap-servers", default=None, metavar="HOST:PORT[,…]", help="the Kafka brokers"
+    )
+    group.add_argument(
+        "--topic-prefix",
+        default=None,
+        metavar="PREFIX",
+        help="topic of each landing table: <prefix><table> (default: snowcart.)",
+    )
+    group.add_argument(
+        "--topic-map",
+        type=checked(_topic_map_text),
+        default=None,
+        metavar="MAP",
+        help="explicit topics, e.g. orders=shop.orders,customers=shop.customers",
+    )
+    group.add_argument(
+        "--consumer-group",
+        default=None,
+        metavar="GROUP",
+        help="the consumer group the embedded engine reads in (default: snowcart)",
+    )
+
+
+def _topic_map_text(text: str) -> str:
+    from snowcart.stages.kafka import parse_topic_map
+
+    parse_topic_map(text)
+    return text
+
+
+def with_kafka(settings: Settings, args: argparse.Namespace, flag: str) -> Settings:
+    """`settings` with the Kafka topics the flags name; a flag that needs them is refused."""
+    from dataclasses import replace
+
+    from snowcart.stages.kafka import KafkaSettings, parse_topic_map
+
+    options = ("bootstrap_servers", "topic_prefix", "topic_map", "consumer_group")
+    if getattr(args, flag) != "kafka":
+        given = [option for option in options if getattr(args, option)]
+        if given:
+            raise ConfigError(f"--{given[0].replace('_', '-')} needs --{flag} kafka")
+        return settings
+    if not args.bootstrap_servers:
+        raise ConfigError(f"--{flag} kafka needs --bootstrap-servers HOST:PORT")
+    if getattr(args, "stage", None):
+        raise ConfigError(f"--{flag} kafka reads topics, not a stage: drop --stage")
+    kafka = KafkaSettings(
+        args.bootstrap_servers,
+        **({"topic_prefix": args.topic_prefix} if args.topic_prefix else {}),
+        **({"group_id": args.consumer_group} if args.consumer_group else {}),
+        topic_map=parse_topic_map(args.topic_map or ""),
+    )
+    return replace(settings, kafka=kafka)
+
+
 class SurvivingStream:
     """A standard stream whose reader may go away (`make demo | tee log`, then
     Ctrl-C ends tee first): from the first broken pipe on, the stream's file

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 
 from snowcart.cli.common import (
     OneLineParser,
+    add_kafka_arguments,
     add_stage_arguments,
     check_writable,
     run_guarded,
+    with_kafka,
     with_stage,
 )
 
@@ -36,6 +38,7 @@ def pipeline_main(argv: Sequence[str] | None = None) -> int:
         "--drain", action="store_true", help="load and build what is staged, then exit"
     )
     add_stage_arguments(parser)
+    add_kafka_arguments(parser, "source")
     args = parser.parse_args(argv)
     return run_guarded(lambda stop: _pipeline(args, stop), lambda: _settings(args))
 
@@ -52,7 +55,9 @@ def _pipeline(args: argparse.Namespace, stop: threading.Event) -> int:
     from snowcart.loop.status import StatusBoard
     from snowcart.settings import Settings
 
-    settings = with_stage(Settings.resolve(args.target, args.home), args)
+    settings = with_kafka(
+        with_stage(Settings.resolve(args.target, args.home), args), args, "source"
+    )
     check_writable(settings.home, settings.home / "target")
     engine = engine_for(settings)
     warehouse = engine.open_warehouse()

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 from snowcart.cli.common import (
     OneLineParser,
+    add_kafka_arguments,
     add_stage_arguments,
     check_writable,
     fraction,
@@ -20,6 +21,7 @@ from snowcart.cli.common import (
     non_negative_int,
     run_guarded,
     utc_time,
+    with_kafka,
     with_stage,
 )
 
@@ -93,6 +95,7 @@ def simulate_parser() -> argparse.ArgumentParser:
         help="column mapping for other layouts, e.g. invoice=OrderNo,unit_price=Price (default: UCI Online Retail)",
     )
     add_stage_arguments(parser)
+    add_kafka_arguments(parser, "sink")
     faults = parser.add_argument_group("fault injection (fractions of events, 0-1)")
     for name, help_text in FAULT_FLAGS.items():
         faults.add_argument(
@@ -141,7 +144,7 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
     from snowcart.sources.producer import Producer
     from snowcart.stages.local import LocalStage
 
-    settings = with_stage(Settings.resolve(args.target, args.home), args)
+    settings = with_kafka(with_stage(Settings.resolve(args.target, args.home), args), args, "sink")
     check_writable(settings.home, settings.home / "target", settings.stage_dir)
     warehouse = engine_for(settings).open_warehouse()
     try:
@@ -158,6 +161,11 @@ def _simulate(args: argparse.Namespace, stop: threading.Event) -> int:
             from snowcart.stages.s3 import S3Stage
 
             stage = S3Stage(settings.s3_stage)
+        if settings.kafka is not None:
+            from snowcart.settings import landing_tables
+            from snowcart.stages.kafka import KafkaSink
+
+            stage = KafkaSink(settings.kafka, landing_tables(settings.project_dir))
         producer = Producer(
             ShopGenerator(seed=args.seed, faults=faults),
             stage,

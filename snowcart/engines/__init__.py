@@ -15,6 +15,13 @@ def engine_for(settings: Settings) -> Engine:
         from snowcart.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine(settings)
+    if settings.kafka is not None:
+        from snowcart.errors import ConfigError
+
+        raise ConfigError(
+            "Kafka topics load into the embedded engine (--target dev) so far; on Snowflake, "
+            "Snowpipe Streaming or the Kafka connector is not wired yet"
+        )
     from snowcart.engines.snowflake import SnowflakeEngine
 
     return SnowflakeEngine(settings)

@@ -138,17 +138,18 @@ def read_lines(handle: BinaryIO, compressed: bool) -> list[tuple[int, str | None
         data = data[len(BYTE_ORDER_MARK) :]
     pieces = LINE_END.split(data)
     complete, tail = pieces[:-1], pieces[-1]
-    lines = [(number, *_decode(raw)) for number, raw in enumerate(complete, start=1)]
+    lines = [(number, *decode(raw)) for number, raw in enumerate(complete, start=1)]
     number = len(complete) + 1
     if content.damage:
         # The last line of a damaged file is incomplete whatever it looks like.
-        lines.append((number, _decode(tail)[0], content.damage))
+        lines.append((number, decode(tail)[0], content.damage))
     elif tail or (marked and not data):
-        lines.append((number, *_decode(tail)))
+        lines.append((number, *decode(tail)))
     return lines
 
 
-def _decode(raw: bytes) -> tuple[str | None, str | None]:
+def decode(raw: bytes) -> tuple[str | None, str | None]:
+    """A line's text (None: empty), and why it is not valid UTF-8 (None: it is)."""
     if not raw:
         return None, None  # an empty line, as the bulk reader gives it
     try:

@@ -1,6 +1,6 @@
 """Shared fixtures: temporary homes, running scripts and dbt as a user would,
-and a fakesnow server and an S3 + SQS server (moto) started and stopped by the
-tests themselves."""
+and a fakesnow server, an S3 + SQS server (moto) and a Kafka broker (Tansu)
+started and stopped by the tests themselves."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from snowcart.devtools.local_servers import (
     TEST_AWS_ENVIRONMENT,
     S3Bucket,
     free_port,
+    kafka_broker,
     moto_bucket,
     wait_for_port,
 )
@@ -174,6 +175,14 @@ def s3_bucket(tmp_path, monkeypatch) -> S3Bucket:
         monkeypatch.setenv(name, value)
     with moto_bucket(tmp_path / "moto.log") as bucket:
         yield bucket
+
+
+@pytest.fixture
+def kafka_bootstrap(tmp_path) -> str:
+    """A Kafka-protocol broker (Tansu, in memory) on a free local port, for one
+    test: its bootstrap address."""
+    with kafka_broker(tmp_path / "kafka.log") as bootstrap:
+        yield bootstrap
 
 
 @contextlib.contextmanager

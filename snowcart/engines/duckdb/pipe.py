@@ -53,8 +53,7 @@ NOT_READ = ""
 # valid JSON object; only the other lines are examined further.
 CLASSIFY_LINES = f"""
     select
-        line_number,
-        line,
+        * exclude (id_type, known_reason),
         case
             when known_reason is not null then known_reason
             when id_type = 'VARCHAR' then null

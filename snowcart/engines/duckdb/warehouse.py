@@ -11,6 +11,7 @@ from snowcart.engines.base import Health, LoadReport
 from snowcart.engines.dbt_runner import Dbt
 from snowcart.engines.duckdb import quality, serving
 from snowcart.engines.duckdb.health import find_damage
+from snowcart.engines.duckdb.kafka_load import KafkaLoader, create_offsets_table
 from snowcart.engines.duckdb.pipe import EmbeddedPipe, create_load_metadata
 from snowcart.engines.duckdb.streams import EmbeddedStreams
 from snowcart.errors import BuildError, WarehouseDamaged
@@ -54,6 +55,7 @@ class DuckDBWarehouse:
 
             self.mirror = S3Mirror(settings.s3_stage, settings.stage_dir,
                                    settings.s3_mirror_path, settings.sqs_queue_url)  # fmt: skip
+        self._kafka: KafkaLoader | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._newest_sale: datetime | None = None
         self._catalog_key: tuple | None = None
@@ -80,6 +82,7 @@ class DuckDBWarehouse:
         self.con.execute("select 1")
         self.dbt.run_operation("create_landing_tables")
         create_load_metadata(self.con)
+        create_offsets_table(self.con)
         self.con.execute(REFRESH_LOG_DDL)
         self.con.execute(MART_FRESHNESS_DDL)
         quality.create_tables(self.con)
@@ -168,7 +171,23 @@ class DuckDBWarehouse:
         # The docs may have parsed the project again: key on what they came from.
         self._catalog_key = (self.dbt.manifest_version, tuple(columns))
 
+    def _kafka_loader(self) -> KafkaLoader:
+        """The topics' consumer, connected on first use (a broker that is not
+        there is a one-line error then)."""
+        if self._kafka is None:
+            from snowcart.engines.duckdb.kafka_load import stored_offsets
+            from snowcart.stages.kafka import TopicFeed
+
+            feed = TopicFeed(
+                self.settings.kafka, landing_tables(self.settings.project_dir),
+                lambda: stored_offsets(self.con),
+            )  # fmt: skip
+            self._kafka = KafkaLoader(self.con, feed, raw_schema(self.settings.project_dir))
+        return self._kafka
+
     def ingest(self) -> LoadReport:
+        if self.settings.kafka is not None:
+            return self._kafka_loader().load()
         if self.mirror is None:
             return self._pipe().load()
         fetched = self.mirror.fetch()
@@ -192,6 +211,12 @@ class DuckDBWarehouse:
             raise
 
     def stage_health(self) -> dict[str, int | float | str]:
+        if self.settings.kafka is not None:
+            lag = self._kafka_loader().lag()
+            behind = [f"{topic}/{partition}: {n:,}" for (topic, partition), n in sorted(lag.items())
+                      if n]  # fmt: skip
+            return {"Kafka lag (records)": sum(lag.values()),
+                    "Kafka lag by partition": ", ".join(behind) or "none"}  # fmt: skip
         if self.mirror is None:
             return {}
         from snowcart.stages.s3 import aws_error
@@ -202,6 +227,8 @@ class DuckDBWarehouse:
             return {"S3 stage": aws_error(error, "unreachable").args[0][:100]}
 
     def pending_files(self) -> int:
+        if self.settings.kafka is not None:
+            return self._kafka_loader().pending()
         unfetched = self.mirror.pending() if self.mirror is not None else 0
         return len(self._pipe().pending()) + unfetched
 
@@ -230,6 +257,9 @@ class DuckDBWarehouse:
         return dict(zip(keys, values, strict=True))
 
     def close(self) -> None:
+        if self._kafka is not None:
+            self._kafka.feed.close()
+            self._kafka = None
         if self._con is not None:
             self._con.close()
             self._con = None
