@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Run the Snowcart benchmarks and write the report (docs/benchmarks.md).
 
-    python -m benchmarks.run            # full sizes (make bench), ~34 min on 2 cores
+    python -m benchmarks.run            # full sizes (make bench), ~49 min on 2 cores
     python -m benchmarks.run --quick    # small sizes (make bench-quick), 412 s in the last CI run
     python -m benchmarks.run --smoke    # one run of each section at the smallest sizes (the suite)
 
