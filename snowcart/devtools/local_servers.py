@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from snowcart.stages.s3 import S3Location
+
 BIN_DIR = Path(sys.executable).parent
 # moto accepts any key; boto3 needs one to sign with (the standard chain reads these).
 TEST_AWS_ENVIRONMENT = {
@@ -55,11 +57,11 @@ class S3Bucket:
 
     @property
     def bucket(self) -> str:
-        return self.url.removeprefix("s3://").split("/", 1)[0]
+        return S3Location(self.url).bucket
 
     @property
     def prefix(self) -> str:
-        return self.url.removeprefix("s3://").split("/", 1)[1]
+        return S3Location(self.url).prefix
 
     def client(self, service: str = "s3"):
         import boto3

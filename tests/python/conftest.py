@@ -104,6 +104,22 @@ def staged_order_lines(stage_dir: Path) -> list[dict]:
     return lines
 
 
+def assert_sales_tie_out_to_the_ledger(home: Path, ledger: list[dict]) -> None:
+    """fct_sales holds the orders, order lines and net revenue the producer's
+    ledger records (its own sums, made when the events were generated)."""
+    import duckdb
+
+    orders = [record for record in ledger if record["table"] == "orders"]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        order_count, line_count, booked = con.execute(
+            "select count(distinct order_id), count(*), sum(booked_revenue)"
+            " from analytics.fct_sales"
+        ).fetchone()
+    assert order_count == sum(record["orders"] for record in orders)
+    assert line_count == sum(record["order_lines"] for record in orders)
+    assert round(float(booked), 2) == round(sum(record["net_revenue"] for record in orders), 2)
+
+
 def line_net_revenue(line: dict) -> Decimal:
     return Decimal(str(line["unit_price"])) * line["quantity"] - Decimal(
         str(line["discount_amount"])

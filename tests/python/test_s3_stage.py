@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-from conftest import run, simulate
+from conftest import assert_sales_tie_out_to_the_ledger, run, simulate
 from test_crash import TRIAL_TIMEOUT_S, KillPoint, dbt_writes, kill_at, warehouse_commit
 from test_dashboard import TABS, app_test
 
@@ -74,14 +74,7 @@ def test_events_through_a_bucket_reach_the_marts_once_and_reconcile(
         [(rejected,)] = query(home, "select count(*) from ops.load_errors"
                               f" where file_name like '{table}/%'")  # fmt: skip
         assert landed + rejected == lines, table
-    orders = [record for record in ledger if record["table"] == "orders"]
-    [(order_count, line_count, booked)] = query(
-        home,
-        "select count(distinct order_id), count(*), sum(booked_revenue) from analytics.fct_sales",
-    )
-    assert order_count == sum(record["orders"] for record in orders)
-    assert line_count == sum(record["order_lines"] for record in orders)
-    assert round(float(booked), 2) == round(sum(record["net_revenue"] for record in orders), 2)
+    assert_sales_tie_out_to_the_ledger(home, ledger)
     assert queued(s3_bucket) == 0  # every notice deleted once its object was loaded
 
     # The S3 stage's state, published with the marts and shown on Pipeline health.
