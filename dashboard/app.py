@@ -517,7 +517,7 @@ def pipeline_health(data: DashboardData) -> None:
             st.subheader("Kafka topics")
             st.caption(
                 "Consumer lag: records the topics' partitions hold beyond what the warehouse "
-                "loaded, as the pipeline last counted them."
+                "loaded, as the pipeline last counted them (each partition below)."
             )
         else:
             st.subheader("S3 stage")
@@ -527,6 +527,8 @@ def pipeline_health(data: DashboardData) -> None:
                 "backlog of the live status)."
             )
         table(health["stage"], "health-stage-table")
+        if not health["kafka"].empty:
+            table(health["kafka"], "health-kafka-table")
     st.subheader("Skipped stage files")
     if health["skipped"].empty:
         st.success("No stage file skipped: the pipe loaded every entry of the stage.")

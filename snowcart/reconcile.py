@@ -25,6 +25,7 @@ from snowcart.stages.local import LocalStage, SkippedEntry, StagedFile, unreadab
 __all__ = ["LoadCounts", "OpenCounts", "count_lines", "ledger_events", "ledger_files", "reconcile"]
 
 DRAIN = "(drain with: python scripts/simulate.py --events 0, with the same --target)"
+KAFKA_DRAIN = "(drain with: python scripts/pipeline.py --drain --source kafka, with the same flags)"
 # The base staging model that consumes each landing table, and the stream it
 # reads. Base models hold every landing row but plain duplicates (the lines of
 # an order or return count once per row), each valid (stg_*) or quarantined
@@ -110,6 +111,15 @@ class TableCounts:
     objects: int | None = None
     objects_not_in: int = 0
 
+    # A Kafka topic instead of stage files (None: files): the records the
+    # warehouse read from it (the stored offsets' span), those it holds as a
+    # row or a rejection (and of them, distinct offsets), and what is left.
+    topic: str | None = None
+    read: int = 0
+    held: int = 0
+    held_distinct: int = 0
+    lag: int = 0
+
     def file(self, name: str) -> FileLines:
         return self.files.setdefault(name, FileLines(name))
 
@@ -161,6 +171,45 @@ class TableCounts:
                 f"{self.recorded_errors:,} rejected, the warehouse holds {self.loaded:,} and "
                 f"{self.rejected:,}"
             )
+        self._check_consumers()
+
+    def check_topic(self, has_ledger: bool) -> None:
+        """Every offset the warehouse moved past is one loaded row or one
+        rejection, and every acknowledged event was read."""
+        if self.lag:
+            self.problems.append(
+                f"{self.lag:,} records in {self.topic} not loaded yet {KAFKA_DRAIN}"
+            )
+        if (self.recorded_rows, self.recorded_errors) != (self.loaded, self.rejected):
+            self.problems.append(
+                f"ops.kafka_offsets records {self.recorded_rows:,} rows loaded and "
+                f"{self.recorded_errors:,} rejected, the warehouse holds {self.loaded:,} and "
+                f"{self.rejected:,}"
+            )
+        if self.held != self.held_distinct:
+            self.problems.append(
+                f"{self.held - self.held_distinct:,} records held twice (same partition and offset)"
+            )
+        if self.held_distinct != self.read:
+            # A transactional producer's commit markers take offsets too: a
+            # topic written by one has gaps that are no loss.
+            self.problems.append(
+                f"the stored offsets pass {self.read:,} records, {self.held_distinct:,} are loaded"
+                " or rejected (offsets missing: lost, or a transactional producer's markers)"
+            )
+        if has_ledger and self.read < (self.emitted or 0):
+            self.problems.append(
+                f"the producer's ledger acknowledges {self.emitted:,} events, the warehouse read "
+                f"{self.read:,} from {self.topic} (difference {self.read - self.emitted:+,})"
+            )
+        elif has_ledger and self.read > (self.emitted or 0):
+            self.notes.append(
+                f"{self.read - self.emitted:,} records more than the ledger acknowledges (a batch "
+                "sent again after a producer crash, before its ledger line): staging keeps each "
+                "event once"
+            )
+        if not has_ledger:
+            self.emitted = None
         self._check_consumers()
 
     def _check_ledger(self, files: list[FileLines], has_ledger: bool) -> None:
@@ -270,6 +319,13 @@ class LoadCounts(Protocol):
         """Per file, the lines the pipe loaded (`counts.file(name).pipe`, named as
         in the stage); rows loaded and lines rejected; what the load history records."""
 
+    def stored_offsets(self) -> dict[tuple[str, int], int]:
+        """A Kafka source: (topic, partition) → the first offset not loaded yet."""
+
+    def count_topic(self, counts: TableCounts) -> None:
+        """A Kafka source: rows loaded and records rejected from `counts.topic`,
+        what its stored offsets record, and the records read and held."""
+
     def count_consumed(self, counts: TableCounts) -> None:
         """What the table's base staging model consumed, deduplicated, kept
         valid or quarantined, and dropped as duplicates."""
@@ -294,6 +350,8 @@ class OpenCounts:
 
 
 def reconcile(settings: Settings, warehouse: AbstractContextManager[LoadCounts]) -> Reconciliation:
+    if settings.kafka is not None:
+        return reconcile_topics(settings, warehouse)
     tables = landing_tables(settings.project_dir)
     ledger = ledger_files(settings.ledger_path)
     stage = LocalStage(settings.stage_dir)
@@ -328,6 +386,43 @@ def reconcile(settings: Settings, warehouse: AbstractContextManager[LoadCounts])
             "events are not checked; every other count is"
         )
     return Reconciliation(results, skipped, no_ledger)
+
+
+def reconcile_topics(
+    settings: Settings, warehouse: AbstractContextManager[LoadCounts]
+) -> Reconciliation:
+    """A Kafka source: per landing table, the ledger's acknowledged events,
+    the records read from its topic, loaded or rejected, and what is left
+    (the partitions' ends, as the broker reports them)."""
+    from snowcart.stages.kafka import topic_ends
+
+    tables = landing_tables(settings.project_dir)
+    emitted = ledger_events(settings.ledger_path)
+    ends = topic_ends(settings.kafka, tables)
+    results = []
+    with warehouse as counter:
+        stored = counter.stored_offsets()
+        for table in tables:
+            counts = TableCounts(table, emitted=emitted.get(table, 0))
+            counts.topic = settings.kafka.topic_for(table)
+            counter.count_topic(counts)
+            counts.lag = sum(
+                max(end - stored.get((topic, partition), 0), 0)
+                for (topic, partition), end in ends.items()
+                if topic == counts.topic
+            )
+            counts.has_consumer = table in EVENT_MODELS
+            if counts.has_consumer:
+                counter.count_consumed(counts)
+            counts.check_topic(has_ledger=bool(emitted))
+            results.append(counts)
+    no_ledger = None
+    if not emitted:
+        no_ledger = (
+            f"no ledger at {settings.ledger_path} (a producer from elsewhere): acknowledged "
+            "events are not checked; every other count is"
+        )
+    return Reconciliation(results, [], no_ledger)
 
 
 def _count_stage(

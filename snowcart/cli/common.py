@@ -20,6 +20,7 @@ from snowcart.errors import ConfigError, SnowcartError, WarehouseDamaged
 
 if TYPE_CHECKING:
     from snowcart.settings import Settings
+    from snowcart.stages.kafka import KafkaSettings
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -144,6 +145,17 @@ def add_kafka_arguments(parser: argparse.ArgumentParser, flag: str) -> None:
     group.add_argument(
         "--bootstrap-servers", default=None, metavar="HOST:PORT[,…]", help="the Kafka brokers"
     )
+    add_topic_arguments(group)
+    group.add_argument(
+        "--consumer-group",
+        default=None,
+        metavar="GROUP",
+        help="the consumer group the embedded engine reads in (default: snowcart)",
+    )
+
+
+def add_topic_arguments(group) -> None:
+    """--topic-prefix and --topic-map: which topic each landing table has."""
     group.add_argument(
         "--topic-prefix",
         default=None,
@@ -156,12 +168,6 @@ def add_kafka_arguments(parser: argparse.ArgumentParser, flag: str) -> None:
         default=None,
         metavar="MAP",
         help="explicit topics, e.g. orders=shop.orders,customers=shop.customers",
-    )
-    group.add_argument(
-        "--consumer-group",
-        default=None,
-        metavar="GROUP",
-        help="the consumer group the embedded engine reads in (default: snowcart)",
     )
 
 
@@ -176,8 +182,6 @@ def with_kafka(settings: Settings, args: argparse.Namespace, flag: str) -> Setti
     """`settings` with the Kafka topics the flags name; a flag that needs them is refused."""
     from dataclasses import replace
 
-    from snowcart.stages.kafka import KafkaSettings, parse_topic_map
-
     options = ("bootstrap_servers", "topic_prefix", "topic_map", "consumer_group")
     if getattr(args, flag) != "kafka":
         given = [option for option in options if getattr(args, option)]
@@ -188,13 +192,20 @@ def with_kafka(settings: Settings, args: argparse.Namespace, flag: str) -> Setti
         raise ConfigError(f"--{flag} kafka needs --bootstrap-servers HOST:PORT")
     if getattr(args, "stage", None):
         raise ConfigError(f"--{flag} kafka reads topics, not a stage: drop --stage")
-    kafka = KafkaSettings(
-        args.bootstrap_servers,
+    return replace(settings, kafka=kafka_settings(args, args.bootstrap_servers))
+
+
+def kafka_settings(args: argparse.Namespace, bootstrap_servers: str) -> KafkaSettings:
+    """The topics (and consumer group, where the flags have one) the flags name."""
+    from snowcart.stages.kafka import KafkaSettings, parse_topic_map
+
+    group = getattr(args, "consumer_group", None)
+    return KafkaSettings(
+        bootstrap_servers,
         **({"topic_prefix": args.topic_prefix} if args.topic_prefix else {}),
-        **({"group_id": args.consumer_group} if args.consumer_group else {}),
+        **({"group_id": group} if group else {}),
         topic_map=parse_topic_map(args.topic_map or ""),
     )
-    return replace(settings, kafka=kafka)
 
 
 class SurvivingStream:

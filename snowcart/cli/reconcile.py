@@ -6,7 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from snowcart.cli.common import OneLineParser, add_stage_arguments, run_guarded, with_stage
+from snowcart.cli.common import (
+    OneLineParser,
+    add_kafka_arguments,
+    add_stage_arguments,
+    run_guarded,
+    with_kafka,
+    with_stage,
+)
 
 
 def reconcile_main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +34,7 @@ def reconcile_main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--home", default=None, help="as for simulate.py")
     add_stage_arguments(parser)
+    add_kafka_arguments(parser, "source")
     args = parser.parse_args(argv)
     return run_guarded(lambda stop: _reconcile(args), lambda: _settings(args))
 
@@ -45,16 +53,21 @@ def _reconcile(args: argparse.Namespace) -> int:
     from snowcart.reconcile import reconcile
     from snowcart.settings import Settings
 
-    settings = with_stage(Settings.resolve(args.target, args.home), args)
+    settings = with_kafka(
+        with_stage(Settings.resolve(args.target, args.home), args), args, "source"
+    )
     result = reconcile(settings, engine_for(settings).open_load_counts())
     s3_columns = ["objects"] if settings.s3_stage is not None else []
+    # A topic has no files: the records read from it, and what it still holds.
+    source_columns = (
+        ["read", "loaded", "rejected", "lag"]
+        if settings.kafka is not None
+        else ["staged_lines", "loaded", "rejected", "skipped_files"]
+    )
     columns = [
         *s3_columns,
         "emitted",
-        "staged_lines",
-        "loaded",
-        "rejected",
-        "skipped_files",
+        *source_columns,
         "consumed",
         "deduplicated",
         "valid",

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snowcart.engines.base import SetupOptions
 
-from snowcart.cli.common import OneLineParser, checked, positive_int, run_guarded
+from snowcart.cli.common import (
+    OneLineParser,
+    add_topic_arguments,
+    checked,
+    kafka_settings,
+    positive_int,
+    run_guarded,
+)
 
 # Flags only one target takes, and that target.
 SETUP_TARGET_FLAGS = {
@@ -19,6 +26,9 @@ SETUP_TARGET_FLAGS = {
     "--aws-role-arn": "snowflake",
     "--credit-quota": "snowflake",
     "--verify": "snowflake",
+    "--kafka-connector-config": "snowflake",
+    "--topic-prefix": "snowflake",
+    "--topic-map": "snowflake",
     "--home": "dev",
 }
 S3_FLAGS = ("--s3-url", "--storage-integration", "--aws-role-arn")
@@ -81,6 +91,18 @@ def setup_parser() -> argparse.ArgumentParser:
         default=None,
         help="snowflake: IAM role Snowflake assumes (S3)",
     )
+    connector = parser.add_argument_group("the Snowflake Kafka connector, for Kafka Connect")
+    connector.add_argument(
+        "--kafka-connector-config",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="PATH",
+        help="snowflake: write the connector's configuration (JSON for Kafka Connect's REST "
+        "API: Snowpipe Streaming, key-pair auth, every landing table's topic) to PATH, or "
+        "stdout with - or no PATH; creates nothing (docs/snowflake.md)",
+    )
+    add_topic_arguments(connector)
     return parser
 
 
@@ -110,7 +132,33 @@ def setup_main(argv: Sequence[str] | None = None) -> int:
     parser = setup_parser()
     args = parser.parse_args(argv)
     options = setup_options(parser, args)
+    if args.kafka_connector_config is not None:
+        return run_guarded(lambda stop: _connector_config(args))
+    if args.topic_prefix or args.topic_map:
+        parser.error("--topic-prefix and --topic-map go with --kafka-connector-config")
     return run_guarded(lambda stop: _setup(args, options, stop))
+
+
+def _connector_config(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from snowcart.engines.snowflake.kafka_connector import connector_config
+    from snowcart.engines.snowflake.plan import SnowflakePlan
+
+    # The connector reads the topics from Kafka Connect's own brokers.
+    config = connector_config(SnowflakePlan.from_project(), kafka_settings(args, ""))
+    text = json.dumps(config, indent=2) + "\n"
+    if args.kafka_connector_config == "-":
+        sys.stdout.write(text)
+    else:
+        from pathlib import Path
+
+        Path(args.kafka_connector_config).write_text(text, encoding="utf-8")
+        print(
+            f"snowcart setup: Kafka connector configuration written to {args.kafka_connector_config}"
+        )
+    return 0
 
 
 def _setup(args: argparse.Namespace, options: SetupOptions, stop: threading.Event) -> int:

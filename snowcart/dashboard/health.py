@@ -1,7 +1,7 @@
 """The pipeline's health as the serving layer shows it: freshness per mart, the
 refresh log and its errors, the recent event rate, the stage files the pipe
 skipped, load errors and quarantined rows by table and reason, each stream
-consumer's backlog, and an S3 stage's own state (DuckDB's ops tables; Snowflake has none, its dynamic tables
+consumer's backlog, and an S3 stage's or a Kafka source's own state (DuckDB's ops tables; Snowflake has none, its dynamic tables
 refresh themselves and its loads are in COPY_HISTORY)."""
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         " order by backlog_rows desc, source_table, consumer"
     )
     stage = query("select field, value, recorded_at from ops.stage_status order by field")
+    kafka = query(
+        "select topic, kafka_partition, next_offset, end_offset, lag, recorded_at"
+        " from ops.kafka_lag order by topic, kafka_partition"
+    )
     recent_rows = 0.0
     if not recent.empty and not pd.isna(recent["rows_processed"].iloc[0]):
         recent_rows = float(recent["rows_processed"].iloc[0])
@@ -77,6 +81,7 @@ def pipeline_health(query: MartQuery, now: datetime) -> dict[str, object]:
         "quarantined": _total(quality, "quarantined"),
         "lag": lag,
         "stage": stage,
+        "kafka": kafka,
         "stream_backlog": int(lag["backlog_rows"].sum()) if not lag.empty else 0,
     }
 

@@ -10,18 +10,12 @@ if TYPE_CHECKING:
 
 
 def engine_for(settings: Settings) -> Engine:
-    """`dev`: embedded DuckDB; `snowflake` (and the tests' `fakesnow`): Snowflake."""
+    """`dev`: embedded DuckDB; `snowflake` (and the tests' `fakesnow`): Snowflake,
+    Kafka topics through Snowpipe Streaming (engines/snowflake/kafka_streaming.py)."""
     if settings.target == "dev":
         from snowcart.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine(settings)
-    if settings.kafka is not None:
-        from snowcart.errors import ConfigError
-
-        raise ConfigError(
-            "Kafka topics load into the embedded engine (--target dev) so far; on Snowflake, "
-            "Snowpipe Streaming or the Kafka connector is not wired yet"
-        )
     from snowcart.engines.snowflake import SnowflakeEngine
 
     return SnowflakeEngine(settings)

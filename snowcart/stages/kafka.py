@@ -155,6 +155,31 @@ def partitions_of(settings: KafkaSettings, tables: list[str]):
     return admin, found
 
 
+def end_offsets(admin, partitions: dict[str, list[int]]) -> dict[tuple[str, int], int]:
+    """The end (high watermark) of every partition of the topics, in one request."""
+    from confluent_kafka import KafkaException, TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    wanted = {
+        TopicPartition(topic, partition): OffsetSpec.latest()
+        for topic, numbers in partitions.items()
+        for partition in numbers
+    }
+    try:
+        answers = admin.list_offsets(wanted, request_timeout=CONNECT_TIMEOUT_S)
+        return {
+            (partition.topic, partition.partition): future.result().offset
+            for partition, future in answers.items()
+        }
+    except KafkaException as error:
+        raise kafka_error(error, "cannot read the topics' offsets") from error
+
+
+def topic_ends(settings: KafkaSettings, tables: list[str]) -> dict[tuple[str, int], int]:
+    """Each partition's end, as the broker reports it (reconcile's count of what is left)."""
+    return end_offsets(*partitions_of(settings, tables))
+
+
 def event_key(table: str, line: str) -> bytes | None:
     """The entity an event belongs to: its order where it names one (an order's
     events in one partition, in order), else its table's key; None for a line
@@ -265,9 +290,18 @@ class TopicFeed:
                 "session.timeout.ms": 6000,
                 "heartbeat.interval.ms": 1000,
                 "fetch.max.bytes": 64 << 20,
+                # Whether a partition is read to its end comes from the reads
+                # themselves, not from the partitions' reported ends (a broker
+                # may report an end behind what it holds: Tansu does).
+                "enable.partition.eof": True,
             }
         )
         self.assigned: set[tuple[str, int]] = set()
+        # Partitions read to their end since their last record; whether the
+        # group assigned this consumer its partitions yet (a restarted consumer
+        # waits for the group to drop the one it replaces).
+        self.at_end: set[tuple[str, int]] = set()
+        self.joined = False
         self._consumer.subscribe(
             list(self.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -280,9 +314,17 @@ class TopicFeed:
             partition.offset = stored.get((partition.topic, partition.partition), OFFSET_BEGINNING)
         consumer.assign(partitions)
         self.assigned = {(partition.topic, partition.partition) for partition in partitions}
+        self.at_end -= self.assigned
+        self.joined = True
 
     def _on_revoke(self, consumer, partitions) -> None:
-        self.assigned -= {(partition.topic, partition.partition) for partition in partitions}
+        revoked = {(partition.topic, partition.partition) for partition in partitions}
+        self.assigned -= revoked
+        self.at_end -= revoked
+
+    def caught_up(self) -> bool:
+        """Every partition this consumer holds is read to its end."""
+        return self.joined and self.assigned <= self.at_end
 
     def poll(self, max_messages: int, timeout_s: float) -> list[Message]:
         """Up to `max_messages` records, waiting up to `timeout_s` for the first."""
@@ -294,10 +336,12 @@ class TopicFeed:
             error = record.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:
+                    self.at_end.add((record.topic(), record.partition()))
                     continue
                 if error.fatal() or error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
                     raise kafka_error(error, "cannot read the topics")
                 continue  # transient (the client retries): the next poll goes on
+            self.at_end.discard((record.topic(), record.partition()))
             messages.append(Message(record.topic(), record.partition(), record.offset(),
                                     record.value()))  # fmt: skip
         return messages
@@ -317,23 +361,7 @@ class TopicFeed:
                 self._consumer.commit(offsets=owned, asynchronous=True)
 
     def end_offsets(self) -> dict[tuple[str, int], int]:
-        """The end (high watermark) of every partition of the topics, in one request."""
-        from confluent_kafka import KafkaException, TopicPartition
-        from confluent_kafka.admin import OffsetSpec
-
-        wanted = {
-            TopicPartition(topic, partition): OffsetSpec.latest()
-            for topic, partitions in self._partitions.items()
-            for partition in partitions
-        }
-        try:
-            answers = self._admin.list_offsets(wanted, request_timeout=CONNECT_TIMEOUT_S)
-            return {
-                (partition.topic, partition.partition): future.result().offset
-                for partition, future in answers.items()
-            }
-        except KafkaException as error:
-            raise kafka_error(error, "cannot read the topics' offsets") from error
+        return end_offsets(self._admin, self._partitions)
 
     def close(self) -> None:
         self._consumer.close()

@@ -159,13 +159,19 @@ PHASES = (
 )
 
 
-def kill_at(point: KillPoint, home: Path, log_path: Path, deadline: float, *flags: str) -> None:
-    """Start the pipeline (simulate.py with `flags`), wait for the kill point, SIGKILL it."""
+SIMULATE = ("scripts/simulate.py", "--rate", "3000", "--seed", "11")
+
+
+def kill_at(
+    point: KillPoint, home: Path, log_path: Path, deadline: float, *flags: str,
+    command: tuple[str, ...] = SIMULATE,
+) -> None:  # fmt: skip
+    """Start the pipeline (`command` with `flags`), wait for the kill point, SIGKILL it."""
     env = {**os.environ, "SNOWCART_HOME": str(home)}
     env.pop("SNOWCART_TARGET", None)
     with open(log_path, "w") as log:
         pipeline = subprocess.Popen(
-            [sys.executable, "scripts/simulate.py", "--rate", "3000", "--seed", "11", *flags],
+            [sys.executable, *command, *flags],
             cwd=PROJECT_DIR,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -7,6 +7,7 @@ offsets in one DuckDB transaction; every count tied to the topics themselves
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -70,6 +71,8 @@ def is_event(value: bytes | None) -> bool:
 
 
 def test_events_through_topics_reach_the_marts_once(tmp_path, kafka_bootstrap, monkeypatch):
+    from snowcart.settings import landing_tables
+
     home = tmp_path / "home"
     flags = ["--sink", "kafka", "--bootstrap-servers", kafka_bootstrap]
     result = simulate("--events", "3000", "--rate", "0", "--malformed-rate", "0.01",
@@ -80,11 +83,21 @@ def test_events_through_topics_reach_the_marts_once(tmp_path, kafka_bootstrap, m
     produced = Counter()
     for record in ledger:
         produced[record["table"]] += record["events"]
+    reconcile = [sys.executable, "scripts/reconcile.py", "--home", str(home), "--source", "kafka",
+                 "--bootstrap-servers", kafka_bootstrap]  # fmt: skip
+    reconciled = run(reconcile)
+    assert reconciled.returncode == 0, reconciled.stderr + reconciled.stdout
+    topic_ends: dict[str, dict[int, int]] = {}
     for table, count in produced.items():
         topic = records(kafka_bootstrap, f"{TOPIC}{table}")
+        events = sum(1 for *_, value in topic if is_event(value))
+        # Reconcile's row: emitted, read, loaded, rejected, lag, as the topic says.
+        row = (
+            rf"│ {table} +│ +{count:,} │ +{len(topic):,} │ +{events:,} │ +{count - events:,} │ +0 │"
+        )
+        assert re.search(row, reconciled.stdout), reconciled.stdout
         # The topic holds what the ledger says was acknowledged, no more.
         assert len(topic) == count, table
-        events = sum(1 for *_, value in topic if is_event(value))
         [(landed,)] = query(home, f"select count(*) from raw.{table}")
         [(rejected,)] = query(home, "select count(*) from ops.load_errors"
                               f" where file_name like 'kafka:{TOPIC}{table}/%'")  # fmt: skip
@@ -101,6 +114,7 @@ def test_events_through_topics_reach_the_marts_once(tmp_path, kafka_bootstrap, m
         stored = dict(query(home, "select kafka_partition, next_offset from ops.kafka_offsets"
                                   f" where topic = '{TOPIC}{table}'"))  # fmt: skip
         assert stored == dict(ends), table
+        topic_ends[table] = dict(ends)
         assert committed(kafka_bootstrap, "snowcart", f"{TOPIC}{table}") == dict(ends), table
     # An order's events stay in one partition (keyed by the order).
     partitions_of_order: dict[bytes, set[int]] = {}
@@ -110,10 +124,31 @@ def test_events_through_topics_reach_the_marts_once(tmp_path, kafka_bootstrap, m
 
     assert_sales_tie_out_to_the_ledger(home, ledger)
 
+    # Records not loaded yet, and a loaded row gone, are each a mismatch.
+    produce(kafka_bootstrap, f"{TOPIC}products", [b'{"event_id": "late"}'])
+    behind = run(reconcile)
+    assert behind.returncode == 1
+    assert "products: 1 records in snowcart.products not loaded yet" in behind.stderr
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("delete from raw.payments where rowid = (select min(rowid) from raw.payments)")
+    lost = run(reconcile)
+    assert lost.returncode == 1
+    assert "payments: ops.kafka_offsets records" in lost.stderr, lost.stderr
+    assert "payments: the stored offsets pass" in lost.stderr, lost.stderr
+
     # The consumer's lag, published with the marts and shown on Pipeline health.
     with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
         stage = dict(con.execute("select field, value from ops.stage_status").fetchall())
     assert stage == {"Kafka lag (records)": "0", "Kafka lag by partition": "none"}
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        published = con.execute("select topic, kafka_partition, next_offset, lag"
+                                " from ops.kafka_lag").fetchall()  # fmt: skip
+    # Every partition of every landing table's topic (3 each), at its end.
+    assert sorted(published) == sorted(
+        (f"{TOPIC}{table}", partition, topic_ends.get(table, {}).get(partition, 0), 0)
+        for table in landing_tables()
+        for partition in range(3)
+    )
     app = app_test(monkeypatch, home)
     app.run()
     assert not app.exception, [exception.value for exception in app.exception]

@@ -33,9 +33,16 @@ OFFSETS_DDL = f"""
         events bigint not null,
         rejected bigint not null,
         updated_at timestamp not null,
+        first_offset bigint,
         primary key (topic, kafka_partition)
     )
 """
+# The first offset loaded of each partition: with next_offset, the span of
+# records reconcile expects to find, each loaded or rejected (a warehouse
+# from before it gets the column, empty: reconcile then starts at what it holds).
+OFFSETS_MIGRATION = (
+    f"alter table {OPS_SCHEMA}.kafka_offsets add column if not exists first_offset bigint"
+)
 # Records read in one pass at most, and how long a pass waits for the first.
 BATCH_RECORDS = 200_000
 POLL_S = 0.2
@@ -49,6 +56,7 @@ def source_name(topic: str, partition: int) -> str:
 def create_offsets_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {OPS_SCHEMA}")
     con.execute(OFFSETS_DDL)
+    con.execute(OFFSETS_MIGRATION)
 
 
 def stored_offsets(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], int]:
@@ -75,16 +83,11 @@ class KafkaLoader:
         self.con = con
         self.feed = feed
         self.raw_schema = raw_schema
-        # Whether the last pass read records: a drain polls once more after the
-        # partitions' ends say nothing is left (a broker may report an end
-        # behind what it holds: Tansu gives the last batch's first offset + 1).
-        self.read_last_pass = False
 
     def load(self, timeout_s: float = POLL_S) -> LoadReport:
         """One batch of records (waiting up to `timeout_s` for the first) loaded."""
         report = LoadReport()
         messages = self.feed.poll(BATCH_RECORDS, timeout_s)
-        self.read_last_pass = bool(messages)
         if not messages:
             return report
         stored = stored_offsets(self.con)
@@ -96,7 +99,8 @@ class KafkaLoader:
             by_topic.setdefault(message.topic, []).append(message)
         loaded_at = self._load_timestamp()
         con = self.con
-        counts: dict[tuple[str, int], list[int]] = {}  # → [next offset, events, rejected]
+        # → [next offset, events, rejected, first offset]
+        counts: dict[tuple[str, int], list[int]] = {}
         con.execute("begin transaction")
         try:
             for topic, records in by_topic.items():
@@ -108,7 +112,9 @@ class KafkaLoader:
                 report.files_by_table[table] = report.files_by_table.get(table, 0) + 1
             con.executemany(
                 f"""
-                insert into {OPS_SCHEMA}.kafka_offsets values (?, ?, ?, ?, ?, ?)
+                insert into {OPS_SCHEMA}.kafka_offsets (topic, kafka_partition, next_offset,
+                    events, rejected, first_offset, updated_at)
+                values (?, ?, ?, ?, ?, ?, ?)
                 on conflict (topic, kafka_partition) do update set
                     next_offset = excluded.next_offset,
                     events = kafka_offsets.events + excluded.events,
@@ -116,8 +122,8 @@ class KafkaLoader:
                     updated_at = excluded.updated_at
                 """,
                 [
-                    [topic, partition, offset, events, rejected, loaded_at]
-                    for (topic, partition), (offset, events, rejected) in counts.items()
+                    [topic, partition, offset, events, rejected, first, loaded_at]
+                    for (topic, partition), (offset, events, rejected, first) in counts.items()
                 ],
             )
             con.execute("commit")
@@ -180,12 +186,12 @@ class KafkaLoader:
             """
             select kafka_partition, max(line_number) + 1,
                 count(*) filter (where reject_reason is null),
-                count(*) filter (where reject_reason is not null)
+                count(*) filter (where reject_reason is not null), min(line_number)
             from kafka_records group by 1
             """
         ).fetchall()
-        for partition, next_offset, events, rejected in per_partition:
-            counts[(topic, partition)] = [next_offset, events, rejected]
+        for partition, *facts in per_partition:
+            counts[(topic, partition)] = facts
         return rows, errors
 
     def _load_timestamp(self) -> datetime:
@@ -204,14 +210,21 @@ class KafkaLoader:
         return now
 
     def pending(self) -> int:
-        """Records not loaded yet by the partitions' ends; 1 while the last pass
-        still read records (so a drain ends on a pass that reads none)."""
-        behind = sum(self.lag().values())
-        return behind or int(self.read_last_pass)
+        """0 once every partition this consumer holds is read to its end; else
+        the records left by the partitions' ends, at least 1."""
+        if self.feed.caught_up():
+            return 0
+        return max(sum(self.lag().values()), 1)
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Records each partition holds beyond what the warehouse loaded."""
+        return {(topic, partition): lag for topic, partition, *_, lag in self.partition_lag()}
+
+    def partition_lag(self) -> list[tuple[str, int, int, int, int]]:
+        """(topic, partition, next offset stored, end, records between) per partition."""
         stored = stored_offsets(self.con)
-        return {
-            key: max(end - stored.get(key, 0), 0) for key, end in self.feed.end_offsets().items()
-        }
+        return [
+            (topic, partition, stored.get((topic, partition), 0), end,
+             max(end - stored.get((topic, partition), 0), 0))
+            for (topic, partition), end in sorted(self.feed.end_offsets().items())
+        ]  # fmt: skip

@@ -1,6 +1,7 @@
 """What the pipeline could not use and what it has not read yet, as small ops
 tables the serving layer publishes: load errors and quarantined rows by table
-and reason (with the newest example), and each stream consumer's backlog. The
+and reason (with the newest example), each stream consumer's backlog, and a
+Kafka source's lag per partition. The
 Pipeline health tab reads them there, never opening the warehouse."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from snowcart.engines.base import Health
 from snowcart.engines.duckdb.streams import EmbeddedStreams
 
 QUALITY_TABLE, LAG_TABLE, STAGE_TABLE = "data_quality", "consumer_lag", "stage_status"
+KAFKA_LAG_TABLE = "kafka_lag"
 EXAMPLE_CHARS = 200
 
 
@@ -32,6 +34,11 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
         f"create table if not exists ops.{STAGE_TABLE} (field varchar, value varchar,"
         " recorded_at timestamp)"
     )
+    # A Kafka source: each partition's stored offset, its end and the lag; empty otherwise.
+    con.execute(
+        f"create table if not exists ops.{KAFKA_LAG_TABLE} (topic varchar, kafka_partition integer,"
+        " next_offset bigint, end_offset bigint, lag bigint, recorded_at timestamp)"
+    )
 
 
 def quarantine_views(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -50,9 +57,10 @@ def record(
     streams: EmbeddedStreams,
     consumers: dict[str, list[str]],
     stage: dict[str, int | float | str] | None = None,
+    kafka_lag: list[tuple[str, int, int, int, int]] | None = None,
 ) -> Health:
-    """Rewrite ops.data_quality, ops.consumer_lag and ops.stage_status (each
-    one statement) and return their totals."""
+    """Rewrite ops.data_quality, ops.consumer_lag, ops.stage_status and
+    ops.kafka_lag (each one statement) and return their totals."""
     now = datetime.now(UTC).replace(tzinfo=None)
     parts = [
         f"""
@@ -89,6 +97,12 @@ def record(
         con.executemany(
             f"insert into ops.{STAGE_TABLE} values (?, ?, ?)",
             [(field, str(value), now) for field, value in stage.items()],
+        )
+    con.execute(f"delete from ops.{KAFKA_LAG_TABLE}")
+    if kafka_lag:
+        con.executemany(
+            f"insert into ops.{KAFKA_LAG_TABLE} values (?, ?, ?, ?, ?, ?)",
+            [(*row, now) for row in kafka_lag],
         )
     (errors, quarantined) = con.execute(
         f"select coalesce(sum(row_count) filter (kind = 'load error'), 0),"

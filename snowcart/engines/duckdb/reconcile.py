@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from snowcart.engines.duckdb.health import check_warehouse_file
+from snowcart.engines.duckdb.kafka_load import source_name, stored_offsets
 from snowcart.errors import SnowcartError
 from snowcart.reconcile import EVENT_MODELS, OpenCounts, TableCounts, staged_counts_sql
 
@@ -64,6 +65,54 @@ class DuckDBLoadCounts(OpenCounts):
             """,
             {"table": table},
         ).fetchone()
+
+    def stored_offsets(self) -> dict[tuple[str, int], int]:
+        return stored_offsets(self.con) if self._has_offsets() else {}
+
+    def _has_offsets(self) -> bool:
+        (found,) = self.con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'ops'"
+            " and table_name = 'kafka_offsets'"
+        ).fetchone()
+        return bool(found)
+
+    def count_topic(self, counts: TableCounts) -> None:
+        con, table = self.con, counts.table
+        params = {"source": source_name(counts.topic, 0)[:-1] + "%", "topic": counts.topic}
+        counts.loaded, counts.rejected = con.execute(
+            f"""
+            select (select count(*) from raw.{table}),
+                (select count(*) from ops.load_errors where file_name like $source)
+            """,
+            {"source": params["source"]},
+        ).fetchone()
+        if not self._has_offsets():
+            return
+        (counts.recorded_rows, counts.recorded_errors, counts.read, counts.held,
+         counts.held_distinct) = con.execute(
+            f"""
+            with held as (
+                select _file_name as source, _file_row_number as record_offset
+                from raw.{table} where _file_name like $source
+                union all
+                select file_name, line_number from ops.load_errors where file_name like $source
+            ),
+            per_partition as (
+                select source, min(record_offset) as first_offset, count(*) as records,
+                    count(distinct record_offset) as distinct_records
+                from held group by source
+            )
+            select coalesce(sum(stored.events), 0), coalesce(sum(stored.rejected), 0),
+                coalesce(sum(stored.next_offset
+                    - coalesce(stored.first_offset, held.first_offset, stored.next_offset)), 0),
+                coalesce(sum(held.records), 0), coalesce(sum(held.distinct_records), 0)
+            from ops.kafka_offsets as stored
+            left join per_partition as held
+                on held.source = 'kafka:' || stored.topic || '/' || stored.kafka_partition
+            where stored.topic = $topic
+            """,
+            params,
+        ).fetchone()  # fmt: skip
 
     def count_consumed(self, counts: TableCounts) -> None:
         model = EVENT_MODELS[counts.table]

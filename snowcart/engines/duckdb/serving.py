@@ -28,7 +28,7 @@ from snowcart.engines.base import MartDoc, MartQuery, MartReader, NotReady, norm
 # (write_catalog).
 OPS_TABLES = (
     "refresh_log", "mart_freshness", "mart_catalog", "load_skips", "data_quality", "consumer_lag",
-    "stage_status",
+    "stage_status", "kafka_lag",
 )  # fmt: skip
 MART_SCHEMA = "analytics"
 MART_PREFIX = "rpt_"

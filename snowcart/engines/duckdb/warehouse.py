@@ -40,6 +40,13 @@ MART_FRESHNESS_DDL = """
 """
 
 
+def kafka_fields(lag: list[tuple[str, int, int, int, int]]) -> dict[str, int | str]:
+    """The live status's lines for a Kafka source (ops.kafka_lag has every partition)."""
+    behind = [f"{topic}/{partition}: {n:,}" for topic, partition, *_, n in lag if n]
+    return {"Kafka lag (records)": sum(row[-1] for row in lag),
+            "Kafka lag by partition": ", ".join(behind) or "none"}  # fmt: skip
+
+
 class DuckDBWarehouse:
     # The scheduler refreshes the dynamic-table marts (Snowflake does it itself).
     refreshes_marts_itself = False
@@ -98,10 +105,14 @@ class DuckDBWarehouse:
         ]
 
     def record_health(self) -> Health:
-        """ops.data_quality, ops.consumer_lag and ops.stage_status, published with the marts."""
+        """ops.data_quality, ops.consumer_lag, ops.stage_status and ops.kafka_lag,
+        published with the marts."""
         streams = EmbeddedStreams(self.con, raw_schema(self.settings.project_dir))
         consumers = stream_consumers(self.settings.project_dir)
-        return quality.record(self.con, streams, consumers, self.stage_health())
+        if self.settings.kafka is None:
+            return quality.record(self.con, streams, consumers, self.stage_health())
+        lag = self._kafka_loader().partition_lag()
+        return quality.record(self.con, streams, consumers, kafka_fields(lag), lag)
 
     def newest_sale_at(self) -> datetime | None:
         # Above the last answer as a literal: new orders sit in the newest row
@@ -212,11 +223,7 @@ class DuckDBWarehouse:
 
     def stage_health(self) -> dict[str, int | float | str]:
         if self.settings.kafka is not None:
-            lag = self._kafka_loader().lag()
-            behind = [f"{topic}/{partition}: {n:,}" for (topic, partition), n in sorted(lag.items())
-                      if n]  # fmt: skip
-            return {"Kafka lag (records)": sum(lag.values()),
-                    "Kafka lag by partition": ", ".join(behind) or "none"}  # fmt: skip
+            return kafka_fields(self._kafka_loader().partition_lag())
         if self.mirror is None:
             return {}
         from snowcart.stages.s3 import aws_error

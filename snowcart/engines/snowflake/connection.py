@@ -99,6 +99,32 @@ class SnowflakeConfig:
             args.update(host=self.host, port=self.port, protocol=self.protocol)
         return args
 
+    def streaming_properties(self) -> dict[str, str]:
+        """The Snowpipe Streaming SDK's connection properties (the keys its
+        client reads: account, user, url, role, private_key_file, ...). The SDK
+        signs in with a key pair only; fakesnow has no Snowpipe Streaming."""
+        if self.host:
+            raise ConfigError(
+                "Kafka topics load into Snowflake through Snowpipe Streaming, which fakesnow "
+                "does not have: use --target snowflake with an account"
+            )
+        if not self.private_key_path:
+            raise ConfigError(
+                "Snowpipe Streaming signs in with a key pair: set SNOWFLAKE_PRIVATE_KEY_PATH "
+                "(see docs/snowflake.md)"
+            )
+        properties = {
+            "account": self.account,
+            "user": self.user,
+            "url": f"https://{self.account}.snowflakecomputing.com",
+            "role": self.role,
+            "authorization_type": "JWT",
+            "private_key_file": self.private_key_path,
+        }
+        if self.private_key_passphrase:
+            properties["private_key_passphrase"] = self.private_key_passphrase
+        return properties
+
 
 def load_private_key(path: str, passphrase: str | None) -> bytes:
     """A PEM private key as the DER bytes the connector's key-pair auth takes."""

@@ -153,6 +153,15 @@ class SnowflakePlan:
             names += [self.raw_object(f"{table}_s3_pipe") for table in self.tables]
         return names
 
+    def streaming_pipe(self, table: str) -> str:
+        """The Kafka loader's Snowpipe Streaming pipe into `table`."""
+        return self.raw_object(f"{table}_streaming")
+
+    def connector_pipe(self, table: str) -> str:
+        """The Kafka connector's: the High Performance connector streams a topic
+        into the pipe named as its table."""
+        return self.raw_object(table)
+
     def task(self, table: str) -> str:
         return f"{self.schema(OPS_SCHEMA)}.{table}_task"
 

@@ -126,6 +126,30 @@ def ingest_groups(plan: SnowflakePlan) -> list[Group]:
             ],
         ),
     ]
+    groups.append(
+        Group(
+            "Kafka topics: a Snowpipe Streaming pipe per landing table for the loader "
+            "(pipeline.py --source kafka, one channel per topic partition), and one named "
+            "as the table for the Snowflake Kafka connector (setup.py --kafka-connector-config)",
+            plan.setup_role,
+            [
+                sql
+                for table in plan.tables
+                for sql in (
+                    statement(
+                        "streaming_pipe",
+                        pipe=plan.streaming_pipe(table),
+                        table=plan.raw_object(table),
+                    ),
+                    statement(
+                        "connector_pipe",
+                        pipe=plan.connector_pipe(table),
+                        table=plan.raw_object(table),
+                    ),
+                )
+            ],
+        )
+    )
     streams = [
         statement("stream", stream=stream, table=plan.raw_object(table))
         for table in plan.tables
@@ -229,6 +253,11 @@ def loader_grants(plan: SnowflakePlan) -> list[str]:
             loader=LOADER,
         ),
         *(statement("pipe_grant", pipe=pipe, loader=LOADER) for pipe in plan.pipes()),
+        *(
+            statement("streaming_pipe_grant", pipe=pipe, loader=LOADER)
+            for table in plan.tables
+            for pipe in (plan.streaming_pipe(table), plan.connector_pipe(table))
+        ),
     ]
 
 

@@ -74,6 +74,7 @@ class SnowflakeWarehouse:
             else set()
         )
         self._con = None
+        self._kafka = None
 
     @property
     def con(self):
@@ -90,7 +91,24 @@ class SnowflakeWarehouse:
             staged for staged in self.stage.files(self.tables) if staged.name not in self._uploaded
         ]
 
+    def _kafka_loader(self):
+        """The topics' consumer and its Snowpipe Streaming clients, on first use."""
+        if self._kafka is None:
+            from snowcart.engines.snowflake.kafka_streaming import (
+                StreamingLoader,
+                streaming_clients,
+            )
+
+            clients = streaming_clients(self.config, self._database(), self.raw, self.tables)
+            self._kafka = StreamingLoader(self.settings.kafka, self.tables, clients)
+        return self._kafka
+
     def ingest(self) -> LoadReport:
+        if self.settings.kafka is not None:
+            return self._kafka_loader().load()
+        return self._ingest_files()
+
+    def _ingest_files(self) -> LoadReport:
         """PUT new stage files to the internal stage and ask each table's pipe to
         load them. Snowpipe loads asynchronously, so the report counts files
         handed over; every line lands, the ones that are no event in
@@ -147,6 +165,8 @@ class SnowflakeWarehouse:
         self.dbt.build()
 
     def pending_files(self) -> int:
+        if self.settings.kafka is not None:
+            return self._kafka_loader().pending()
         return len(self._pending())
 
     def consumers_with_data(self) -> list[str]:
@@ -167,7 +187,10 @@ class SnowflakeWarehouse:
 
     def stage_health(self) -> dict[str, int | float | str]:
         # An S3 stage's backlog is the pipes' (SYSTEM$PIPE_STATUS): Snowflake's to report.
-        return {}
+        if self.settings.kafka is None:
+            return {}
+        lag = self._kafka_loader().lag()
+        return {"Kafka lag (records not committed)": sum(lag.values())}
 
     def record_health(self) -> None:
         # Snowflake does not count a stream's rows without reading it; the lines
@@ -204,6 +227,9 @@ class SnowflakeWarehouse:
         }
 
     def close(self) -> None:
+        if self._kafka is not None:
+            self._kafka.close()
+            self._kafka = None
         if self._con is not None:
             self._con.close()
             self._con = None
