@@ -37,15 +37,22 @@ def source_name(topic: str, partition: int) -> str:
     return f"kafka:{topic}/{partition}"
 
 
-def classify(value: bytes | None) -> Classified:
+def known_reason(value: bytes | None) -> Classified:
+    """The record's text, and why it cannot be an event before it is parsed
+    (no value, oversized, not UTF-8): both engines' loaders start here."""
     if value is None:
         return Classified(None, "no value (a tombstone)")
     if len(value) > MAX_EVENT_BYTES:
         text = value[:KEPT_CHARACTERS].decode("utf-8", errors="replace")
         return Classified(text, f"oversized: {len(value):,} bytes (at most {MAX_EVENT_BYTES:,})")
-    text, invalid = lines.decode(value)
-    if invalid is not None:
-        return Classified(text, invalid)
+    return Classified(*lines.decode(value))
+
+
+def classify(value: bytes | None) -> Classified:
+    found = known_reason(value)
+    if found.reason is not None:
+        return found
+    text = found.text
     if text is None or not text.strip(" "):
         return Classified(text, "empty line")
     try:

@@ -73,7 +73,7 @@ def loader_for(settings: KafkaSettings, server: FakeSnowflake) -> StreamingLoade
 
 def load_until(loader: StreamingLoader, server: FakeSnowflake | None, rows: int) -> list:
     """Load passes (committing after each, when given the server) until `rows`
-    records were appended, then two passes more, once assigned, that read nothing."""
+    records were appended, then two passes more with every partition read to its end."""
     reports, appended, idle = [], 0, 0
     for _ in range(200):
         report = loader.load(timeout_s=0.5)
@@ -81,7 +81,7 @@ def load_until(loader: StreamingLoader, server: FakeSnowflake | None, rows: int)
             server.commit()
         reports.append(report)
         appended += report.rows_loaded + report.rows_rejected
-        done = appended >= rows and loader.feed.assigned and not loader.read_last_pass
+        done = appended >= rows and loader.feed.caught_up()
         idle = idle + 1 if done else 0
         if idle >= 2:
             return reports
@@ -241,12 +241,12 @@ def test_bad_records_are_accounted_for_with_a_reason_and_the_consumer_goes_on(ka
 
 
 def test_classify_gives_the_embedded_pipes_reasons():
-    """The pure-Python classifier against DuckDB's (known_reason + CLASSIFY_LINES)."""
+    """The pure-Python classifier against DuckDB's (the shared known_reason + CLASSIFY_LINES)."""
     import duckdb
     import pyarrow as pa
 
-    from snowcart.engines.duckdb.kafka_load import known_reason
     from snowcart.engines.duckdb.pipe import CLASSIFY_LINES
+    from snowcart.stages.records import known_reason
 
     values = [value for value, _ in BAD_RECORDS] + events(2, "ok") + [b'{"event_id": null}']
     values += [b'{"event_id": 1.5}', b'{"event_id": true}', b'"text"', b"", b'{"event_id": []}',
@@ -255,8 +255,8 @@ def test_classify_gives_the_embedded_pipes_reasons():
     arrow = pa.table(  # noqa: F841 (read by DuckDB by name)
         {
             "line_number": pa.array(range(len(values)), pa.int64()),
-            "line": pa.array([text for text, _ in pairs], pa.string()),
-            "known_reason": pa.array([reason for _, reason in pairs], pa.string()),
+            "line": pa.array([found.text for found in pairs], pa.string()),
+            "known_reason": pa.array([found.reason for found in pairs], pa.string()),
         }
     )
     with duckdb.connect() as con:

@@ -22,8 +22,8 @@ import pyarrow as pa
 from snowcart.engines.base import LoadReport
 from snowcart.engines.duckdb.pipe import CLASSIFY_LINES, _rollback
 from snowcart.settings import OPS_SCHEMA
-from snowcart.stages import lines
-from snowcart.stages.kafka import MAX_EVENT_BYTES, Message, TopicFeed
+from snowcart.stages.kafka import Message, TopicFeed
+from snowcart.stages.records import known_reason, source_name
 
 OFFSETS_DDL = f"""
     create table if not exists {OPS_SCHEMA}.kafka_offsets (
@@ -48,11 +48,6 @@ BATCH_RECORDS = 200_000
 POLL_S = 0.2
 
 
-def source_name(topic: str, partition: int) -> str:
-    """What `_file_name` and ops.load_errors.file_name say for a record."""
-    return f"kafka:{topic}/{partition}"
-
-
 def create_offsets_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {OPS_SCHEMA}")
     con.execute(OFFSETS_DDL)
@@ -65,17 +60,6 @@ def stored_offsets(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], int]
         f"select topic, kafka_partition, next_offset from {OPS_SCHEMA}.kafka_offsets"
     ).fetchall()
     return {(topic, partition): offset for topic, partition, offset in rows}
-
-
-def known_reason(value: bytes | None) -> tuple[str | None, str | None]:
-    """The record's text, and why it cannot be an event before it is parsed."""
-    if value is None:
-        return None, "no value (a tombstone)"
-    if len(value) > MAX_EVENT_BYTES:
-        text = value[:1000].decode("utf-8", errors="replace")
-        return text, f"oversized: {len(value):,} bytes (at most {MAX_EVENT_BYTES:,})"
-    text, reason = lines.decode(value)
-    return text, reason
 
 
 class KafkaLoader:
@@ -146,9 +130,9 @@ class KafkaLoader:
     ) -> tuple[int, int]:
         texts, reasons = [], []
         for record in records:
-            text, reason = known_reason(record.value)
-            texts.append(text)
-            reasons.append(reason)
+            found = known_reason(record.value)
+            texts.append(found.text)
+            reasons.append(found.reason)
         arrow = pa.table(  # noqa: F841 (read by DuckDB by name)
             {
                 "kafka_partition": pa.array([r.partition for r in records], pa.int32()),

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from snowcart.engines.duckdb.health import check_warehouse_file
-from snowcart.engines.duckdb.kafka_load import source_name, stored_offsets
+from snowcart.engines.duckdb.kafka_load import stored_offsets
 from snowcart.errors import SnowcartError
 from snowcart.reconcile import EVENT_MODELS, OpenCounts, TableCounts, staged_counts_sql
+from snowcart.stages.records import source_name
 
 if TYPE_CHECKING:
     from snowcart.stages.s3 import S3Mirror

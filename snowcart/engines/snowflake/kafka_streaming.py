@@ -123,7 +123,6 @@ class StreamingLoader:
         # (topic, partition) → the next offset to append on an open channel.
         self._next: dict[tuple[str, int], int] = {}
         self.rejections: list[Rejection] = []
-        self.read_last_pass = False
         self.feed = TopicFeed(settings, tables, self.stored_offsets)
 
     def _client(self, topic: str) -> Client:
@@ -160,7 +159,6 @@ class StreamingLoader:
         """One batch of records (waiting up to `timeout_s` for the first) appended."""
         report = LoadReport()
         messages = self.feed.poll(BATCH_RECORDS, timeout_s)
-        self.read_last_pass = bool(messages)
         by_partition: dict[tuple[str, int], list[Message]] = {}
         for message in messages:
             by_partition.setdefault((message.topic, message.partition), []).append(message)
@@ -213,9 +211,14 @@ class StreamingLoader:
         return {key: max(end - committed[key], 0) for key, end in ends.items()}
 
     def pending(self) -> int:
-        """Records not committed yet by the partitions' ends; 1 while the last
-        pass still read records (so a drain ends on a pass that reads none)."""
-        return sum(self.lag().values()) or int(self.read_last_pass)
+        """0 once every partition this consumer holds is read to its end (the
+        feed's partition-end events, as on the embedded engine) and every open
+        channel committed what it was sent; else the records left, at least 1."""
+        committed = self.committed_offsets()
+        sent = all(committed.get(key, 0) >= offset for key, offset in self._next.items())
+        if self.feed.caught_up() and sent:
+            return 0
+        return max(sum(self.lag().values()), 1)
 
     def close_channels(self) -> None:
         for key, channel in self._channels.items():
